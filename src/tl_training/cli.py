@@ -1,0 +1,51 @@
+"""The ``tl-training`` console script: one subcommand per stage.
+
+Each subcommand lives in its own module, which exposes ``register(subparsers)``: it adds its parser and
+sets ``func`` to a callable taking the parsed arguments and returning an exit code.  Command modules must
+not import torch or transformers at import time, so that ``tl-training --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES = [
+    "tl_training.convert.command",
+]
+
+
+class UserError(Exception):
+    """Bad input or configuration: printed as one clear line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tl-training",
+        description="Train LLMs to use tools well: MAE, PKT and IRM (TL-Training), and evaluate them.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"tl-training {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tl-training {args.command}: interrupted", file=sys.stderr)
+        return 130
