@@ -16,6 +16,7 @@ from . import __version__
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "tl_training.convert.command",
+    "tl_training.score",
 ]
 
 
