@@ -17,6 +17,7 @@ from . import __version__
 COMMAND_MODULES = [
     "tl_training.convert.command",
     "tl_training.score",
+    "tl_training.mae.command",
 ]
 
 

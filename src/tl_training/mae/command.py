@@ -1,0 +1,176 @@
+"""``tl-training mae IN.jsonl -o OUT.jsonl [--report R.json] [--config mae.yaml] [--split-turns S.jsonl]``.
+
+Streams records (one line in memory at a time), marks adverse turns, writes every valid record (an
+untouched record is copied byte for byte, not re-serialised), copies malformed lines verbatim to a
+rejects file with their reasons, and prints a summary: turns seen, adverse by reason, trajectories with
+nothing left to train, a few examples of each.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..jsonl import Tally
+from ..record import RecordError, validate_record
+from .config import ConfigError, MAEConfig, load_config
+from .feedback import REASONS
+from .mark import MarkResult, mark_record
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class MAEReport:
+    trajectories: int = 0
+    turns: int = 0
+    call_turns: int = 0
+    masked_turns: int = 0
+    adverse_calls: Counter = field(default_factory=Counter)       # by reason, masked
+    unmasked_calls: Counter = field(default_factory=Counter)      # environment errors kept trained
+    by_source: Counter = field(default_factory=Counter)           # "feedback" / "call" findings
+    nothing_to_train: int = 0
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    nothing_to_train_examples: list[str] = field(default_factory=list)
+
+    def add(self, record: dict[str, Any], result: MarkResult) -> None:
+        self.trajectories += 1
+        self.turns += result.turns
+        self.call_turns += result.call_turns
+        self.masked_turns += result.masked_turns
+        for item in result.findings:
+            reason = item.finding.reason
+            (self.adverse_calls if item.masked else self.unmasked_calls)[reason] += 1
+            self.by_source[item.finding.source] += 1
+            shown = self.examples.setdefault(reason, [])
+            if len(shown) < EXAMPLES_PER_REASON:
+                shown.append({"id": record["id"], "message_index": item.message_index, "call": item.call_name,
+                              "evidence": item.finding.evidence, "source": item.finding.source,
+                              "masked": item.masked})
+        if result.turns and result.trained_left == 0:
+            self.nothing_to_train += 1
+            if len(self.nothing_to_train_examples) < EXAMPLES_PER_REASON:
+                self.nothing_to_train_examples.append(record["id"])
+
+    def as_dict(self, tally: Tally, config: MAEConfig) -> dict[str, Any]:
+        return {"records": tally.as_dict(), "trajectories": self.trajectories, "assistant_turns": self.turns,
+                "turns_with_calls": self.call_turns, "turns_masked": self.masked_turns,
+                "adverse_calls_masked": {r: self.adverse_calls[r] for r in REASONS if self.adverse_calls[r]},
+                "environment_errors_not_masked": self.unmasked_calls.get("environment_error", 0),
+                "findings_by_source": dict(self.by_source),
+                "trajectories_with_nothing_to_train": self.nothing_to_train,
+                "nothing_to_train_examples": self.nothing_to_train_examples, "examples": self.examples,
+                "config": {k: v for k, v in vars(config).items() if not k.startswith("_")}}
+
+    def summary(self, tally: Tally) -> str:
+        share = f" ({self.masked_turns / self.call_turns:.1%} of turns with calls)" if self.call_turns else ""
+        lines = [tally.summary(),
+                 f"trajectories {self.trajectories}, assistant turns {self.turns}, with calls {self.call_turns}",
+                 f"turns masked (train: false) {self.masked_turns}{share}"]
+        for reason in REASONS:
+            if self.adverse_calls[reason] or self.unmasked_calls[reason]:
+                kept = f", {self.unmasked_calls[reason]} kept trained" if self.unmasked_calls[reason] else ""
+                lines.append(f"  {reason}: {self.adverse_calls[reason]} masked{kept}")
+                for ex in self.examples.get(reason, []):
+                    lines.append(f"    e.g. {ex['id']} message {ex['message_index']} {ex['call']}: {ex['evidence']}")
+        lines.append(f"trajectories with no trained turn left: {self.nothing_to_train}")
+        lines.extend(f"    e.g. {rid}" for rid in self.nothing_to_train_examples)
+        return "\n".join(lines)
+
+
+def split_turns(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The authors' layout: one sample per trained assistant turn, earlier turns as untrained history."""
+    samples = []
+    for index, message in enumerate(record["messages"]):
+        if message.get("role") != "assistant" or message.get("train", True) is False:
+            continue
+        history = [dict(m, train=False) if m.get("role") == "assistant" and m.get("train", True) is not False else m
+                   for m in record["messages"][:index]]
+        samples.append(dict(record, id=f"{record['id']}#turn{index}", messages=history + [message]))
+    return samples
+
+
+def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rejects_path: str | Path | None = None,
+            split_path: str | Path | None = None, strict: bool = False) -> tuple[Tally, MAEReport]:
+    tally, report = Tally(), MAEReport()
+    rejects_path = Path(rejects_path) if rejects_path else Path(str(out_path) + ".rejected.jsonl")
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    rejects = None
+    split = open(split_path, "wb") if split_path else None
+    try:
+        with open(in_path, "rb") as source, open(out_path, "wb") as out:
+            for lineno, line in enumerate(source, start=1):
+                if not line.strip():
+                    continue
+                tally.read += 1
+                try:
+                    try:
+                        record = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise RecordError(f"not valid JSON ({exc})") from None
+                    validate_record(record)
+                except RecordError as exc:
+                    located = exc.located(f"{in_path}:{lineno}")
+                    if strict:
+                        raise located from None
+                    tally.reject(exc.message if not exc.field else f"{exc.field}: {exc.message}", str(located))
+                    if rejects is None:
+                        rejects = open(rejects_path, "wb")
+                    rejects.write(line if line.endswith(b"\n") else line + b"\n")
+                    continue
+                result = mark_record(record, config)
+                report.add(record, result)
+                if result.changed:
+                    out.write(orjson.dumps(record) + b"\n")
+                else:  # untouched: the input line is already the output
+                    out.write(line if line.endswith(b"\n") else line + b"\n")
+                tally.written += 1
+                if split:
+                    for sample in split_turns(record):
+                        split.write(orjson.dumps(sample) + b"\n")
+    finally:
+        if rejects:
+            rejects.close()
+        if split:
+            split.close()
+    return tally, report
+
+
+def _run(args: Any) -> int:
+    from ..cli import UserError
+
+    if not Path(args.input).is_file():
+        raise UserError(f"{args.input}: no such file")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        tally, report = run_mae(args.input, args.output, config, rejects_path=args.rejects,
+                                split_path=args.split_turns, strict=args.strict)
+    except RecordError as exc:
+        raise UserError(str(exc)) from None
+    if args.report:
+        Path(args.report).write_bytes(orjson.dumps(report.as_dict(tally, config), option=orjson.OPT_INDENT_2))
+    print(report.summary(tally), file=sys.stderr)
+    if tally.rejected:
+        print(f"malformed records copied to {args.rejects or str(args.output) + '.rejected.jsonl'}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("mae", help="mark adverse tool calls (train: false, mae_reason)",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("input", help="records (JSONL, DESIGN.md §2)")
+    parser.add_argument("-o", "--output", required=True, help="marked records (JSONL)")
+    parser.add_argument("--report", help="write the summary as JSON here")
+    parser.add_argument("--config", help="MAEConfig as YAML (see docs/mae.md)")
+    parser.add_argument("--split-turns", help="also write one sample per trained assistant turn (the authors' layout)")
+    parser.add_argument("--rejects", help="where malformed lines go (default: OUTPUT.rejected.jsonl)")
+    parser.add_argument("--strict", action="store_true", help="stop at the first malformed record")
+    parser.set_defaults(func=_run)
