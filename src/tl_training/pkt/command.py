@@ -1,0 +1,121 @@
+"""``tl-training sft --config C.yaml [key=value ...]``: PKT weighted SFT (``pkt: false`` = standard SFT).
+
+Runs unchanged as a single process, under ``accelerate launch`` and under ``torchrun``: the Trainer
+places the model and shards the data; only rank 0 prints and writes reports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sft", help="PKT weighted SFT (pkt: false gives standard SFT)")
+    parser.add_argument("--config", help="YAML file whose keys are the fields of PKTConfig")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config field (YAML value)")
+    parser.set_defaults(func=run)
+    _register_inspect(subparsers)
+
+
+def _register_inspect(subparsers) -> None:
+    from .inspect import register as register_inspect
+
+    register_inspect(subparsers)
+
+
+def load_training_data(config, tokenizer):
+    """Features of every train file, the tally of records read/kept/rejected, and how many were truncated."""
+    from ..jsonl import Tally, read_records
+    from ..render import get_renderer
+    from .data import build_features
+
+    renderer = get_renderer(config.prompt_format, tokenizer)
+    tally, features, truncated = Tally(), [], 0
+    for path in config.train_files:
+        part, cut = build_features(
+            read_records(path, tally, strict=config.strict), renderer, tokenizer, tally,
+            max_length=config.max_length, pkt=config.pkt, w_max=config.w_max,
+            argument_key_weight=config.argument_key_weight,
+        )
+        features += part
+        truncated += cut
+    return features, tally, truncated
+
+
+def build_model(config):
+    from ..models import load_causal_lm
+
+    kwargs = {}
+    if config.load_in_4bit:
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16 if config.bf16 else torch.float16
+        )
+    model = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code, **kwargs)
+    if not config.lora:
+        if config.load_in_4bit:
+            raise ValueError("load_in_4bit trains only through an adapter: set lora: true (QLoRA)")
+        return model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if config.load_in_4bit:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    elif config.gradient_checkpointing:
+        model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=config.lora_target_modules, task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def run(args) -> int:
+    from ..cli import UserError
+    from ..models import ModelNotFound, load_tokenizer
+    from ..record import RecordError
+    from .config import load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"config: {exc}") from None
+    main = config.process_index == 0
+    try:
+        tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+        features, tally, truncated = load_training_data(config, tokenizer)
+    except (ModelNotFound, RecordError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    if main:
+        print(f"records: {tally.summary().replace('written', 'trainable')}; truncated to max_length: {truncated}")
+    if not features:
+        raise UserError("no trainable record in train_files")
+
+    from .data import WeightedCollator
+    from .trainer import PKTTrainer
+
+    model = build_model(config)
+    trainer = PKTTrainer(
+        model=model, args=config, train_dataset=features,
+        data_collator=WeightedCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+    )
+    resume = config.resume_from_checkpoint
+    resume = True if isinstance(resume, str) and resume.lower() in ("true", "last") else resume
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    trainer.save_model(config.output_dir)
+    if main:
+        tokens = trainer.state.num_input_tokens_seen
+        report = {
+            "records": tally.as_dict(), "truncated": truncated, "train_loss": result.training_loss,
+            "steps": result.global_step, "seconds": round(seconds, 1), "pkt": config.pkt,
+            "input_tokens": tokens, "tokens_per_second": round(tokens / seconds, 1),
+        }
+        Path(config.output_dir, "sft_report.json").write_text(json.dumps(report, indent=2))
+        print(f"trained {result.global_step} steps in {seconds:.0f} s, loss {result.training_loss:.4f}, "
+              f"about {tokens / seconds:.0f} input tokens/s (non-padding, all ranks); saved to {config.output_dir}")
+    return 0

@@ -1,0 +1,78 @@
+"""The ``sft`` configuration: ``TrainingArguments`` plus the fields of PKT, read from YAML.
+
+A YAML file's keys are the dataclass fields; ``key=value`` overrides on the command line are parsed as
+YAML values (``pkt=false``, ``learning_rate=1e-5``).  Unknown keys are an error, not ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import HfArgumentParser, TrainingArguments
+
+
+@dataclass
+class PKTConfig(TrainingArguments):
+    model: str = field(default="smollm2-135m", metadata={"help": "local path, hub id, or the embedded 'smollm2-135m'"})
+    train_files: list[str] = field(default_factory=list, metadata={"help": "JSONL record files (from convert / mae)"})
+    prompt_format: str = field(default="chat", metadata={"help": "'chat' (the tokenizer's template) or 'paper'"})
+    pkt: bool = field(default=True, metadata={"help": "up-weight key tokens; false = standard SFT, same code path"})
+    w_max: float = field(default=9.0, metadata={"help": "upper clip of a key token's weight"})
+    argument_key_weight: float = field(
+        default=0.0, metadata={"help": "our extension, not the paper's: at least this weight on argument-key tokens (0 = off)"}
+    )
+    max_length: int | None = field(default=2048, metadata={"help": "tokens kept per record (the end is cut)"})
+    strict: bool = field(default=False, metadata={"help": "stop at the first invalid record instead of counting it"})
+    dtype: str = field(default="auto", metadata={"help": "model weights dtype: auto, float32, bfloat16, float16"})
+    trust_remote_code: bool = False
+    lora: bool = field(default=False, metadata={"help": "train a LoRA adapter (peft) instead of all weights"})
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] | str = field(default="all-linear")
+    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA: load the base model in 4 bit (needs bitsandbytes and a GPU)"})
+    # loss_weights is a batch column the model's forward() does not take.
+    remove_unused_columns: bool = False
+    # Counted so that every run reports its throughput.
+    include_num_input_tokens_seen: str | bool = "non_padding"
+
+
+def _bf16_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def config_dict(path: str | Path | None, overrides: list[str]) -> dict[str, Any]:
+    """The YAML file's mapping with ``key=value`` overrides applied (values parsed as YAML)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text())
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: a config is a YAML mapping of field: value")
+        values.update(loaded)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} is not key=value")
+        values[key.strip()] = yaml.safe_load(raw)
+    return values
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig:
+    values = config_dict(path, list(overrides))
+    if isinstance(values.get("train_files"), str):
+        values["train_files"] = [values["train_files"]]
+    if "bf16" not in values and "fp16" not in values:
+        values["bf16"] = _bf16_available()  # bf16 where the hardware has it
+    if not values.get("output_dir"):
+        raise ValueError("output_dir is required")
+    (config,) = HfArgumentParser(PKTConfig).parse_dict(values)
+    if config.prompt_format not in ("chat", "paper"):
+        raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
+    if not config.train_files:
+        raise ValueError("train_files is required (one or more JSONL record files)")
+    return config

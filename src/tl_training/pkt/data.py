@@ -1,0 +1,137 @@
+"""Records -> tokenized training features with per-token loss weights, and the collator that pads them.
+
+Truncation: a sequence longer than ``max_length`` keeps its first ``max_length`` tokens (the system
+prompt with the tools and the early turns; later turns are cut).  Left-truncating would cut the tool
+list the calls depend on.  A record whose trained tokens are all cut is rejected and counted, never
+trained on silently; one that loses only some of them is counted as truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..jsonl import Tally
+from ..record import RecordError, message_calls, tool_names
+from .weights import CallKeys, TokenWeights, token_weights, tokenize_with_offsets
+
+
+@dataclass
+class Encoded:
+    """One rendered record, tokenized, with what each token is (see ``token_weights``)."""
+
+    text: str
+    input_ids: list[int]
+    offsets: list[tuple[int, int]]
+    weights: TokenWeights
+
+
+def candidate_names(record: dict[str, Any], renderer) -> list[str]:
+    """The tool names the model sees in the prompt: the record's tools plus the paper format's built-ins."""
+    names = tool_names(record)
+    if getattr(renderer, "add_builtin_tools", False):
+        from ..render import BUILTIN_TOOLS
+
+        names += [t["function"]["name"] for t in BUILTIN_TOOLS if t["function"]["name"] not in names]
+    return names
+
+
+def _argument_key_spans(text: str, args_span: tuple[int, int], arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+    """Where each argument key is written inside the call's arguments (as ``key=`` or ``"key":``)."""
+    spans, body = [], text[args_span[0]:args_span[1]]
+    for key in arguments:
+        match = re.search(rf"(?<![\w\"']){re.escape(key)}(?==)|(?<=\"){re.escape(key)}(?=\"\s*:)", body)
+        if match:
+            spans.append((args_span[0] + match.start(), args_span[0] + match.end()))
+    return tuple(spans)
+
+
+def encode_record(
+    record: dict[str, Any],
+    renderer,
+    tokenizer,
+    *,
+    pkt: bool = True,
+    w_max: float = 9.0,
+    argument_key_weight: float = 0.0,
+) -> Encoded:
+    """Render, tokenize and weigh one record (raises RecordError / ValueError on a record it cannot render)."""
+    rendered = renderer.render(record)
+    ids, offsets = tokenize_with_offsets(tokenizer, rendered.text)
+    calls = []
+    for turn in rendered.turns:
+        if not turn.trained:
+            continue
+        arguments = [c["arguments"] for c in message_calls(record["messages"][turn.message_index])]
+        for j, call in enumerate(turn.calls):
+            argument_spans = ()
+            if argument_key_weight > 0 and j < len(arguments):
+                argument_spans = _argument_key_spans(rendered.text, call.args_span, arguments[j])
+            span = (call.name_span[0], max(call.name_span[1], call.args_span[1]))
+            calls.append(CallKeys(span, call.name_span[0], call.name, argument_spans))
+    weights = token_weights(
+        offsets, len(rendered.text), [t.span for t in rendered.turns if t.trained], calls,
+        candidate_names(record, renderer), pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight,
+    )
+    return Encoded(rendered.text, ids, offsets, weights)
+
+
+def build_features(
+    records: Iterable[dict[str, Any]],
+    renderer,
+    tokenizer,
+    tally: Tally,
+    *,
+    max_length: int | None,
+    pkt: bool = True,
+    w_max: float = 9.0,
+    argument_key_weight: float = 0.0,
+) -> tuple[list[dict[str, list]], int]:
+    """Features ``{"input_ids", "loss_weights"}`` for the trainable records; rejects are counted in
+    ``tally`` with their reason.  Returns the features and how many were truncated but kept."""
+    features, truncated = [], 0
+    for record in records:
+        try:
+            encoded = encode_record(record, renderer, tokenizer, pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight)
+        except (RecordError, ValueError) as exc:
+            tally.reject(f"cannot render: {type(exc).__name__}", f"{record.get('id')}: {exc}")
+            continue
+        ids, weights = encoded.input_ids, encoded.weights.weights
+        if not any(weights):
+            tally.reject("no trained assistant turn", str(record.get("id")))
+            continue
+        if max_length is not None and len(ids) > max_length:
+            if not any(weights[:max_length]):
+                tally.reject(f"all trained tokens beyond max_length={max_length}", f"{record.get('id')}: {len(ids)} tokens")
+                continue
+            ids, weights = ids[:max_length], weights[:max_length]
+            truncated += 1
+        features.append({"input_ids": ids, "loss_weights": weights})
+        tally.written += 1
+    return features, truncated
+
+
+@dataclass
+class WeightedCollator:
+    """Right-pads a batch; ``labels`` are -100 wherever the weight is 0 (untrained or padding)."""
+
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+
+    def __call__(self, batch: list[dict[str, list]]) -> dict[str, Any]:
+        import torch
+
+        length = max(len(f["input_ids"]) for f in batch)
+        if self.pad_to_multiple_of:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = torch.full((len(batch), length), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(batch), length), dtype=torch.long)
+        weights = torch.zeros((len(batch), length), dtype=torch.float32)
+        for row, feature in enumerate(batch):
+            n = len(feature["input_ids"])
+            input_ids[row, :n] = torch.tensor(feature["input_ids"], dtype=torch.long)
+            attention_mask[row, :n] = 1
+            weights[row, :n] = torch.tensor(feature["loss_weights"], dtype=torch.float32)
+        labels = input_ids.masked_fill(weights == 0, -100)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels, "loss_weights": weights}
