@@ -183,21 +183,26 @@ def values_match(value: Any, gold_spec: Any) -> bool:
 # ------------------------------------------------------------------------------------------------ tools
 
 
-def _tool_index(tools: Iterable[Any]) -> dict[str, frozenset[str] | None]:
-    """Candidate tool name -> its declared parameter names (None when only the name is known)."""
-    index: dict[str, frozenset[str] | None] = {}
+def _tool_index(tools: Iterable[Any]) -> dict[str, dict | None]:
+    """Candidate tool name -> its ``function`` entry (None when only the name is known)."""
+    index: dict[str, dict | None] = {}
     for i, tool in enumerate(tools):
         if type(tool) is str:
             index[tool] = None
             continue
         try:
-            function = tool["function"]
-            params = function.get("parameters") or {}
-            index[function["name"]] = frozenset(params.get("properties") or ())
-        except (TypeError, KeyError, AttributeError):
+            index[tool["function"]["name"]] = tool["function"]
+        except (TypeError, KeyError):
             raise ValueError(f'tools[{i}]: expected a tool name or {{"type": "function", "function": {{...}}}}, '
                              f"got {tool!r:.80}") from None
     return index
+
+
+def _declared(function: dict | None) -> dict | None:
+    """The parameters a tool declares (its schema's ``properties``; None when the schema is unknown)."""
+    if function is None:
+        return None
+    return (function.get("parameters") or {}).get("properties") or {}
 
 
 # ------------------------------------------------------------------------------------------ call grades
@@ -210,7 +215,7 @@ def _grade_call(call: dict, gold: dict, tools: dict, rewards: RewardTable) -> _S
     if name != gold_name:
         return _Slot("wrong_tool", (), rewards.wrong_tool, f"called {name!r}, expected {gold_name!r}")
     args, gold_args = call["arguments"], gold.get("arguments") or {}
-    declared = tools[name]
+    declared = _declared(tools[name])
     extra = [key for key in args if key not in gold_args]
     missing = [key for key, spec in gold_args.items() if key not in args and not is_optional(spec)]
     if extra or missing:
