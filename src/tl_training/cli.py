@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "tl_training.convert.command",
     "tl_training.score",
     "tl_training.mae.command",
+    "tl_training.pkt.command",
 ]
 
 
