@@ -1,0 +1,200 @@
+"""``tl-training eval`` (run a model, or score given predictions, on benchmarks) and ``tl-training compare``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..cli import UserError
+from ..jsonl import Tally
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="evaluate a model (or given predictions) on tool-use benchmarks",
+                              description="Evaluate a model, or predictions made elsewhere, with TS/PI/CF, "
+                                          "BFCL pass rate and error categories; writes results.json, report.md, charts.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="local directory, hub id, or smollm2-135m (the embedded default)")
+    source.add_argument("--predictions", help='JSONL of {"id", "prediction"[, "benchmark"]} to score')
+    p.add_argument("--benchmark", action="append", required=True, metavar="NAME:SPLIT",
+                   help="e.g. bfcl:simple_python, rotbench:clean, toolalpaca:simulated, rotbench:path/to/file.json")
+    p.add_argument("-o", "--output", required=True, help="run directory")
+    p.add_argument("--data-dir", help="benchmark files laid out like ../shared/data (not needed for BFCL)")
+    p.add_argument("--limit", type=int, help="first N cases of each benchmark")
+    p.add_argument("--adapter", help="a peft (LoRA) adapter directory applied to --model")
+    p.add_argument("--prompt-format", choices=("chat", "paper"), default="chat")
+    p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--no-fast-path", action="store_true", help="generate every case (no teacher-forced exact-match check)")
+    p.add_argument("--no-length-sort", action="store_true", help="batch in file order (for measuring its gain)")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="float32")
+    p.add_argument("--syntax", default=None, help="call syntax of the predictions (default: the renderer's; auto for --predictions)")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.set_defaults(func=run_eval)
+
+    c = subparsers.add_parser("compare", help="put evaluation runs side by side",
+                              description="One table of TS / PI / CF per benchmark, one column per run directory.")
+    c.add_argument("runs", nargs="+", help="directories written by tl-training eval -o DIR")
+    c.add_argument("-o", "--output", help="also write the table (markdown) to this file")
+    c.set_defaults(func=run_compare)
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def read_predictions(path: str) -> dict[tuple[str | None, str], str]:
+    """(benchmark or None, id) -> prediction text; a bad line is an error naming file:line and field."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: predictions file not found")
+    predictions: dict[tuple[str | None, str], str] = {}
+    with open(path, "rb") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise UserError(f"{where}: not valid JSON ({exc})") from None
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                raise UserError(f"{where}: field id: expected a string id as the converters assign it")
+            if not isinstance(entry.get("prediction"), str):
+                raise UserError(f"{where}: field prediction: expected the model's output text")
+            key = (entry.get("benchmark"), entry["id"])
+            if key in predictions:
+                raise UserError(f"{where}: duplicate prediction for {entry['id']}")
+            predictions[key] = entry["prediction"]
+    return predictions
+
+
+def _lookup(predictions: dict, benchmark: str, case_id: str) -> str | None:
+    return predictions.get((benchmark, case_id), predictions.get((None, case_id)))
+
+
+# ------------------------------------------------------------------------------------------ generation
+
+
+def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state: dict) -> dict[str, Any]:
+    """Fill ``predictions/<benchmark>.jsonl`` for ``cases`` (resuming); returns generation statistics."""
+    from .fastpath import fast_path
+    from .generate import PredictionLog, generate_transformers, generate_vllm
+    from .report import slug
+
+    log = PredictionLog(out_dir / "predictions" / f"{slug(name)}.jsonl")
+    todo = [c for c in cases if c["id"] not in log.done]
+    stats = {"resumed": len(cases) - len(todo), "fast_path": 0, "generated": 0, "seconds": 0.0}
+    if not todo:
+        return stats | {"predictions": log.done}
+    start = time.perf_counter()
+    renderer = state["renderer"]
+    prompts_of = lambda subset: [renderer.render_prompt(c) for c in subset]  # noqa: E731
+    if args.backend == "vllm":
+        texts = generate_vllm(args.model, args.adapter, prompts_of(todo), stop_strings=renderer.stop_strings,
+                              max_new_tokens=args.max_new_tokens, trust_remote_code=args.trust_remote_code)
+        log.write({"id": c["id"], "prediction": t, "source": "generate"} for c, t in zip(todo, texts))
+        stats["generated"] = len(todo)
+    else:
+        model, tokenizer = state["model"], state["tokenizer"]
+        proven = {} if args.no_fast_path else fast_path(
+            model, tokenizer, renderer, todo, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+        log.write({"id": todo[i]["id"], "prediction": text, "source": "fast_path"} for i, text in sorted(proven.items()))
+        stats["fast_path"] = len(proven)
+        rest = [c for i, c in enumerate(todo) if i not in proven]
+
+        def on_batch(indices: list[int], texts: list[str]) -> None:
+            log.write({"id": rest[i]["id"], "prediction": t, "source": "generate"} for i, t in zip(indices, texts))
+            stats["generated"] += len(indices)
+            print(f"  {name}: {stats['resumed'] + stats['fast_path'] + stats['generated']}/{len(cases)} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+        generate_transformers(model, tokenizer, prompts_of(rest), stop_strings=renderer.stop_strings,
+                              max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, on_batch=on_batch,
+                              sort_by_length=not args.no_length_sort)
+    stats["seconds"] = round(time.perf_counter() - start, 2)
+    return stats | {"predictions": log.done}
+
+
+def _model_state(args) -> dict[str, Any]:
+    from ..render import get_renderer
+    from .generate import load_model
+
+    if args.backend == "vllm":
+        from ..models import load_tokenizer
+
+        tokenizer, model = load_tokenizer(args.model, trust_remote_code=args.trust_remote_code), None
+    else:
+        model, tokenizer = load_model(args.model, args.adapter, args.dtype, args.trust_remote_code)
+    return {"model": model, "tokenizer": tokenizer, "renderer": get_renderer(args.prompt_format, tokenizer)}
+
+
+# ---------------------------------------------------------------------------------------------- command
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from .benchmarks import load_cases, resolve
+    from .metrics import score_case, summarize
+    from .report import write_report
+
+    started = time.perf_counter()
+    if args.limit is not None and args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    benchmarks = [resolve(spec, args.data_dir) for spec in dict.fromkeys(args.benchmark)]
+    tallies = {b.name: Tally() for b in benchmarks}
+    cases = {b.name: load_cases(b, tallies[b.name])[:args.limit] for b in benchmarks}
+    out_dir = Path(args.output)
+    predictions = read_predictions(args.predictions) if args.predictions else None
+    state = _model_state(args) if args.model else None
+    syntax = args.syntax or (state["renderer"].call_syntax if state else "auto")
+    results: dict[str, Any] = {
+        "model": args.model or f"predictions {args.predictions}", "adapter": args.adapter,
+        "prompt_format": args.prompt_format if args.model else None, "syntax": syntax,
+        "date": datetime.date.today().isoformat(), "benchmarks": {},
+    }
+    all_scores = {}
+    used_keys = set()
+    for name, benchmark_cases in cases.items():
+        generation = None
+        if state is not None:
+            generation = _generate_benchmark(name, benchmark_cases, out_dir, args, state)
+            texts = {cid: entry["prediction"] for cid, entry in generation.pop("predictions").items()}
+            found = [texts.get(c["id"]) for c in benchmark_cases]
+        else:
+            found = [_lookup(predictions, name, c["id"]) for c in benchmark_cases]
+            used_keys.update(k for k in predictions if k[1] in {c["id"] for c in benchmark_cases} and k[0] in (None, name))
+        scores = [score_case(c, text or "", name, syntax) for c, text in zip(benchmark_cases, found)]
+        figures = summarize(scores)
+        figures["missing_predictions"] = sum(text is None for text in found)
+        figures["rejected_by_converter"] = {"count": tallies[name].rejected, "reasons": dict(tallies[name].reasons)}
+        if generation:
+            figures["generation"] = generation
+        results["benchmarks"][name] = figures
+        all_scores[name] = scores
+        print(f"{name}: {figures['cases']} cases  TS {figures['TS']}  PI {figures['PI']}  CF {figures['CF']}  "
+              f"(corrected rule {figures['TS_corrected']} / {figures['PI_corrected']} / {figures['CF_corrected']})"
+              + (f"  irrelevance {figures['irrelevance']}" if "irrelevance" in figures else "")
+              + (f"  missing predictions {figures['missing_predictions']}" if figures["missing_predictions"] else "")
+              + (f"  ({tallies[name].rejected} items rejected by the converter, not scored)" if tallies[name].rejected else ""))
+    if predictions is not None:
+        results["unmatched_predictions"] = len(set(predictions) - used_keys)
+        if results["unmatched_predictions"]:
+            print(f"{results['unmatched_predictions']} predictions match no case of the chosen benchmarks")
+    results["wall_seconds"] = round(time.perf_counter() - started, 2)
+    write_report(out_dir, results, all_scores)
+    print(f"wrote {out_dir}/results.json, report.md, metrics.png, error_categories.png ({results['wall_seconds']} s)")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from .report import compare_table, load_results
+
+    table = compare_table([(str(run), load_results(run)) for run in args.runs])
+    print(table, end="")
+    if args.output:
+        Path(args.output).write_text(table, encoding="utf-8")
+    return 0

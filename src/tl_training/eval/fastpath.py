@@ -1,0 +1,114 @@
+"""The exact-match fast path: one teacher-forced forward pass instead of a generation.
+
+Greedy decoding emits, at each step, the argmax token given what came before.  So greedy generation from
+a prompt emits exactly the gold completion's tokens g_1..g_k iff, at every position j, argmax p(. | prompt,
+g_<j) = g_j: one forward pass over prompt + gold checks it.  k runs up to the token at which generation
+stops (an end-of-sequence token, or the token completing a stop string), so the generation would also
+end where the gold ends, and the prediction is then ``completion_text`` of those tokens: the very text
+generation would return.  Cases that fail the check are generated as usual; nothing is guessed.
+
+- The gold completion is ``renderer.render_completion`` of the first acceptable answer with literal
+  values: ``{"any_of": [...]}`` takes its first non-null option (all null: the key is left out).  A gold
+  holding ``{"any_value": true}`` has no literal to force: such a case skips the fast path.
+- Exactness holds up to floating-point ties: a forward pass over a whole sequence and a cached step
+  compute the same logits up to rounding, so a position whose top two logits lie within ``margin`` is
+  not trusted and the case is generated.
+- Tokens are the prompt's and the completion's, tokenized apart, as generation sees them; a model whose
+  greedy output is the same text in another tokenization fails the check and is generated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .generate import completion_text, eos_ids
+
+MARGIN = 1e-3
+_NO_LITERAL = object()
+_LEFT_OUT = object()
+
+
+def _literal(spec: Any) -> Any:
+    """A literal value satisfying a gold spec, ``_LEFT_OUT`` for an omittable key, or ``_NO_LITERAL``."""
+    if isinstance(spec, dict):
+        if set(spec) == {"any_value"}:
+            return _NO_LITERAL
+        if set(spec) == {"any_of"} and isinstance(spec["any_of"], list):
+            options = [o for o in spec["any_of"] if o is not None]
+            return _literal(options[0]) if options else _LEFT_OUT
+        out = {}
+        for key, sub in spec.items():
+            value = _literal(sub)
+            if value is _NO_LITERAL:
+                return _NO_LITERAL
+            if value is not _LEFT_OUT:
+                out[key] = value
+        return out
+    if isinstance(spec, list):
+        items = [_literal(s) for s in spec]
+        return _NO_LITERAL if any(i is _NO_LITERAL or i is _LEFT_OUT for i in items) else items
+    return spec
+
+
+def literal_gold(gold: list[list[dict]]) -> list[dict] | None:
+    """The first acceptable answer with every value a literal, or None when it holds ``any_value``."""
+    calls = []
+    for call in gold[0]:
+        arguments = _literal(call.get("arguments") or {})
+        if arguments is _NO_LITERAL:
+            return None
+        calls.append({"name": call["name"], "arguments": arguments})
+    return calls
+
+
+def stop_length(tokenizer, ids: list[int], stop_strings: list[str], stop_ids: set[int]) -> int | None:
+    """How many of ``ids`` generation emits before it stops (the stopping token included), or None."""
+    for k in range(1, len(ids) + 1):
+        if ids[k - 1] in stop_ids:
+            return k
+        if stop_strings:
+            text = tokenizer.decode(ids[:k], skip_special_tokens=False)
+            if any(s and s in text for s in stop_strings):
+                return k
+    return None
+
+
+def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: int, batch_size: int,
+              margin: float = MARGIN) -> dict[int, str]:
+    """Index -> prediction text for the cases whose greedy generation is proven to be the gold completion."""
+    import torch
+
+    stop_ids = eos_ids(tokenizer, model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(stop_ids))
+    items = []  # (index, prompt ids, forced completion ids)
+    for index, case in enumerate(cases):
+        calls = literal_gold(case["gold"])
+        if calls is None:
+            continue
+        prompt_ids = tokenizer(renderer.render_prompt(case), add_special_tokens=False)["input_ids"]
+        completion = tokenizer(renderer.render_completion(calls), add_special_tokens=False)["input_ids"]
+        k = stop_length(tokenizer, completion, renderer.stop_strings, stop_ids)
+        if k is not None and k <= max_new_tokens:
+            items.append((index, prompt_ids, completion[:k]))
+    items.sort(key=lambda item: -(len(item[1]) + len(item[2])))
+    proven: dict[int, str] = {}
+    model.eval()
+    for start in range(0, len(items), batch_size):
+        batch = items[start:start + batch_size]
+        width = max(len(p) + len(c) for _, p, c in batch)
+        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (_, prompt_ids, forced) in enumerate(batch):  # right padding: positions as in generation
+            seq = prompt_ids + forced
+            input_ids[row, :len(seq)] = torch.tensor(seq)
+            attention[row, :len(seq)] = 1
+        with torch.no_grad():
+            logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
+        for row, (index, prompt_ids, forced) in enumerate(batch):
+            at = logits[row, len(prompt_ids) - 1:len(prompt_ids) - 1 + len(forced)]
+            top = at.topk(2, dim=-1)
+            argmax_ok = top.indices[:, 0].tolist() == forced
+            clear = bool((top.values[:, 0] - top.values[:, 1] > margin).all())
+            if argmax_ok and clear:
+                proven[index] = completion_text(tokenizer, forced, renderer.stop_strings, stop_ids)
+    return proven

@@ -1,0 +1,150 @@
+"""Batched greedy generation of one assistant turn per case, written as it comes, resumable.
+
+Prompts are sorted by token length (longest first) and cut into batches, so a batch pads little: on CPU
+that is most of the gain of batching.  Padding is on the left, so every sequence's next token sits in the
+last column.  A sequence ends at an end-of-sequence token or at one of the renderer's stop strings; its
+text is cut there (``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
+
+``PredictionLog`` is the JSONL file of predictions: each finished batch is appended and flushed, and a
+rerun reads the ids already there and generates only the rest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import orjson
+
+from ..cli import UserError
+
+
+class PredictionLog:
+    """``{"id", "prediction", "source"}`` lines; ``source`` is ``generate`` or ``fast_path``."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.done: dict[str, dict[str, Any]] = {}
+        if self.path.is_file():
+            with open(self.path, "rb") as handle:
+                for lineno, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        entry = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        # Only a crash mid-write leaves a torn last line; it is regenerated, and said so.
+                        print(f"{self.path}:{lineno}: torn line ignored, that case is generated again")
+                        continue
+                    self.done[entry["id"]] = entry
+
+    def write(self, entries: Iterable[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "ab") as handle:
+            for entry in entries:
+                handle.write(orjson.dumps(entry) + b"\n")
+                self.done[entry["id"]] = entry
+
+
+def eos_ids(tokenizer, model=None) -> set[int]:
+    ids = set()
+    for source in (tokenizer.eos_token_id, getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
+        if isinstance(source, int):
+            ids.add(source)
+        elif isinstance(source, (list, tuple)):
+            ids.update(source)
+    return ids
+
+
+def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop_ids: set[int]) -> str:
+    """The text of generated tokens up to the first end-of-sequence token or stop string (both excluded)."""
+    for i, token in enumerate(new_ids):
+        if token in stop_ids:
+            new_ids = new_ids[:i]
+            break
+    text = tokenizer.decode(new_ids, skip_special_tokens=False)
+    cut = min((text.find(s) for s in stop_strings if s and s in text), default=len(text))
+    return text[:cut]
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length, longest first (a memory problem shows at once)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
+                          batch_size: int, on_batch: Callable[[list[int], list[str]], None],
+                          sort_by_length: bool = True) -> None:
+    """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch."""
+    import torch
+
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    if sort_by_length:
+        batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
+    else:
+        batches = [list(range(i, min(i + batch_size, len(prompts)))) for i in range(0, len(prompts), batch_size)]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
+    stop_ids = eos_ids(tokenizer, model)
+    model.eval()
+    for batch in batches:
+        width = max(len(encoded[i]) for i in batch)
+        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):  # left padding
+            ids = encoded[i]
+            input_ids[row, width - len(ids):] = torch.tensor(ids)
+            attention[row, width - len(ids):] = 1
+        with torch.no_grad():
+            output = model.generate(
+                input_ids=input_ids, attention_mask=attention, do_sample=False, max_new_tokens=max_new_tokens,
+                pad_token_id=pad_id, eos_token_id=sorted(stop_ids) or None,
+                stop_strings=stop_strings or None, tokenizer=tokenizer if stop_strings else None,
+                temperature=None, top_p=None, top_k=None,
+            )
+        texts = [completion_text(tokenizer, output[row, width:].tolist(), stop_strings, stop_ids)
+                 for row in range(len(batch))]
+        on_batch(batch, texts)
+
+
+def generate_vllm(model_name: str, adapter: str | None, prompts: list[str], *, stop_strings: list[str],
+                  max_new_tokens: int, trust_remote_code: bool) -> list[str]:
+    """Greedy completions with vLLM (only where it is installed: it needs a GPU)."""
+    if importlib.util.find_spec("vllm") is None:
+        raise UserError("--backend vllm needs the vllm package (pip install 'tl-training[vllm]', on a GPU machine); "
+                        "use --backend transformers otherwise")
+    from vllm import LLM, SamplingParams
+    from vllm.lora.request import LoRARequest
+
+    from ..models import resolve_model
+
+    llm = LLM(model=resolve_model(model_name), enable_lora=adapter is not None, trust_remote_code=trust_remote_code)
+    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=stop_strings or None)
+    lora = LoRARequest("adapter", 1, adapter) if adapter else None
+    outputs = llm.generate(prompts, params, lora_request=lora)
+    return [out.outputs[0].text for out in outputs]
+
+
+def load_model(name: str, adapter: str | None, dtype: str | None, trust_remote_code: bool):
+    """Model and tokenizer for generation: left padding, optional peft adapter merged for speed."""
+    from ..models import load_causal_lm, load_tokenizer
+
+    tokenizer = load_tokenizer(adapter or name, trust_remote_code=trust_remote_code) if adapter and (
+        Path(adapter) / "tokenizer_config.json").is_file() else load_tokenizer(name, trust_remote_code=trust_remote_code)
+    tokenizer.padding_side = "left"
+    model = load_causal_lm(name, dtype=dtype, trust_remote_code=trust_remote_code)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    return model, tokenizer
+
+
+class Timer:
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.start, 2)

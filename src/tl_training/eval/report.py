@@ -1,0 +1,148 @@
+"""Writing a run: ``results.json`` (figures), ``scores/<benchmark>.jsonl`` (per case), ``report.md`` and charts.
+
+``report.md`` holds the paper-style TS/PI/CF table (RoTBench's official empty-arguments rule and the
+corrected one side by side), per-scenario / per-category breakdowns, the distribution of error categories
+from the shared classifier (``verdict.judge``), and the worst examples of each category, model output
+beside the gold.  ``compare`` puts several runs' tables side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..cli import UserError
+from ..verdict import CATEGORIES
+from .metrics import CaseScore
+
+EXAMPLES_PER_CATEGORY = 3
+
+
+def slug(benchmark: str) -> str:
+    """A file name for a benchmark name (``rotbench:clean`` -> ``rotbench_clean``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", benchmark).strip("_")
+
+
+def _cut(text: str, width: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def main_table(results: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, figures in results["benchmarks"].items():
+        rows.append([name, figures["cases"], figures["TS"], figures["PI"], figures["CF"],
+                     f'{figures["TS_corrected"]} / {figures["PI_corrected"]} / {figures["CF_corrected"]}',
+                     figures.get("irrelevance", "")])
+    return _table(["benchmark", "cases", "TS", "PI", "CF", "TS / PI / CF corrected rule", "irrelevance"], rows)
+
+
+def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[CaseScore]]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for name, case_scores in scores.items():
+        path = out_dir / "scores" / f"{slug(name)}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(json.dumps(s.as_dict()) + "\n" for s in case_scores), encoding="utf-8")
+    charts = write_charts(out_dir, results)
+    lines = [f"# Evaluation of {results['model']}", ""]
+    lines += [f"- {key}: {results[key]}" for key in ("prompt_format", "date", "wall_seconds") if key in results]
+    lines += ["", "## TS / PI / CF (%)", "",
+              "TS, PI, CF follow RoTBench's official scorer, which fails every prediction with empty arguments "
+              "(only RoTBench has that rule); the corrected rule does not. BFCL's pass rate is CF.", ""]
+    lines += main_table(results)
+    lines += [""] + [f"![{c.stem}]({c.name})" for c in charts]
+    for name, figures in results["benchmarks"].items():
+        lines += ["", f"## {name}", ""]
+        if figures.get("missing_predictions"):
+            lines += [f"- predictions missing for {figures['missing_predictions']} cases (scored as empty output)"]
+        rejected = figures.get("rejected_by_converter") or {}
+        if rejected.get("count"):
+            lines += [f"- {rejected['count']} items rejected by the converter and not scored: {rejected['reasons']}"]
+        if figures.get("generation"):
+            lines += [f"- generation: {figures['generation']}"]
+        lines += ["", "Error categories (shared classifier):", ""]
+        lines += _table(["category", "cases", "%"], [[c, n, round(100 * n / figures["cases"], 2)]
+                                                    for c, n in figures["categories"].items()])
+        if figures["scenarios"]:
+            lines += ["", "By scenario / category:", ""]
+            lines += _table(["scenario", "cases", "TS", "PI", "CF"],
+                            [[s, f["cases"], f["TS"], f["PI"], f["CF"]] for s, f in figures["scenarios"].items()])
+        lines += ["", "Worst examples per error category:", ""]
+        for category in reversed(CATEGORIES[1:]):
+            examples = [s for s in scores[name] if s.category == category][:EXAMPLES_PER_CATEGORY]
+            for s in examples:
+                lines += [f"- **{category}** `{s.id}`: {_cut(s.explanation)}",
+                          f"  - output: `{_cut(s.prediction)}`", f"  - gold: `{_cut(json.dumps(s.gold))}`"]
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_charts(out_dir: Path, results: dict[str, Any]) -> list[Path]:
+    """Bar charts: TS/PI/CF per benchmark, and the error-category shares per benchmark."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["benchmarks"])
+    if not names:
+        return []
+    metrics_png, categories_png = out_dir / "metrics.png", out_dir / "error_categories.png"
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names)), 3.5))
+    width = 0.27
+    for k, level in enumerate(("TS", "PI", "CF")):
+        ax.bar([i + (k - 1) * width for i in range(len(names))],
+               [results["benchmarks"][n][level] for n in names], width, label=level)
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(metrics_png, dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names)), 3.5))
+    bottom = [0.0] * len(names)
+    for category in CATEGORIES:
+        share = [100 * results["benchmarks"][n]["categories"].get(category, 0) / max(1, results["benchmarks"][n]["cases"])
+                 for n in names]
+        ax.bar(range(len(names)), share, bottom=bottom, label=category)
+        bottom = [b + s for b, s in zip(bottom, share)]
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_ylabel("% of cases")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    fig.savefig(categories_png, dpi=100)
+    plt.close(fig)
+    return [metrics_png, categories_png]
+
+
+def load_results(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise UserError(f"{path} not found: give directories written by tl-training eval -o DIR")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
+
+
+def compare_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """One row per benchmark, TS / PI / CF of each run side by side (a dash where a run lacks it)."""
+    benchmarks = list(dict.fromkeys(name for _, results in runs for name in results["benchmarks"]))
+    header = ["benchmark"] + [f"{label} TS / PI / CF" for label, _ in runs]
+    rows = []
+    for name in benchmarks:
+        row = [name]
+        for _, results in runs:
+            f = results["benchmarks"].get(name)
+            row.append(f'{f["TS"]} / {f["PI"]} / {f["CF"]}' if f else "-")
+        rows.append(row)
+    return "\n".join(_table(header, rows)) + "\n"
