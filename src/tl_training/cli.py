@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "tl_training.score",
     "tl_training.mae.command",
     "tl_training.pkt.command",
+    "tl_training.eval.command",
 ]
 
 
