@@ -103,3 +103,75 @@ def test_bad_reward_table_and_missing_input(tmp_path, capsys):
     assert "unknown reward 'bonus'" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "absent.jsonl")]) == 2
     assert "absent.jsonl" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ real cases, perturbed gold
+
+
+def concrete(value):
+    """A value that satisfies a gold spec, as a model would write it."""
+    if isinstance(value, dict) and set(value) == {"any_value"}:
+        return "anything"
+    if isinstance(value, dict) and set(value) == {"any_of"}:
+        return next(option for option in value["any_of"] if option is not None)
+    return value
+
+
+def perturbations(record):
+    """(kind, prediction, category, flags) for each perturbation of the first gold call that applies.
+
+    A perturbation applies only where no other gold alternative can rescue it, so its category is known.
+    """
+    from tl_training.calls import format_calls
+
+    base = record["gold"][0][0]
+    name, gold_args = base["name"], base["arguments"]
+    tools = {t["function"]["name"]: t["function"] for t in record["tools"]}
+    declared = set(tools[name]["parameters"].get("properties", {}))
+    same_tool = [answer[0]["arguments"] for answer in record["gold"] if answer[0]["name"] == name]
+    gold_names = {answer[0]["name"] for answer in record["gold"]}
+    args = {key: concrete(value) for key, value in gold_args.items() if not is_optional(value)}
+    react = lambda n, a: format_calls([{"name": n, "arguments": a}], "react")  # noqa: E731
+
+    yield "exact", react(name, args), "correct", []
+    yield "unknown tool", react(name + "_v2", args), "tool_hallucination", []
+    others = [tool for tool in tools if tool not in gold_names]
+    if others:
+        yield "other tool", react(others[0], args), "wrong_tool", []
+    yield "undeclared key", react(name, {**args, "zz_undeclared": "x"}), "parameter_error", ["hallucinated"]
+    extra = sorted(key for key in declared if all(key not in alt for alt in same_tool))
+    if extra:
+        yield "redundant key", react(name, {**args, extra[0]: "x"}), "parameter_error", ["redundant"]
+    required = [key for key in args if all(key in alt and not is_optional(alt[key]) for alt in same_tool)]
+    if required:
+        dropped = {key: value for key, value in args.items() if key != required[0]}
+        yield "dropped key", react(name, dropped), "parameter_error", ["missing"]
+    literal = [key for key in args if isinstance(args[key], str)
+               and all(not isinstance(alt.get(key), dict) for alt in same_tool)]
+    if literal:
+        yield "changed value", react(name, {**args, literal[0]: args[literal[0]] + "_x"}), "content_error", []
+    yield "broken input", f'Action: {name}\nAction Input: {{"{next(iter(args), "q")}": ', "format_error", []
+    yield "plain text", "I do not know how to help with that.", "format_error", []
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("source", ["First_Turn/clean.json", "First_Turn/slight.json"])
+def test_score_real_rotbench_cases_with_perturbed_predictions(shared_data, tmp_path, capsys, source):
+    from tl_training.convert import FORMATS
+    from tl_training.jsonl import Tally
+
+    cases = list(FORMATS["rotbench"](shared_data / "rotbench" / source, Tally(), True))
+    records, expected = [], []
+    for case in cases:
+        for kind, prediction, category, flags in perturbations(case):
+            records.append({**case, "id": f"{case['id']}/{kind}", "prediction": prediction})
+            expected.append((kind, category, flags))
+    source_file = write_jsonl(tmp_path / "cases.jsonl", records)
+    assert main(["score", str(source_file), "-o", str(tmp_path / "scored.jsonl")]) == 0
+    scored = read_jsonl(tmp_path / "scored.jsonl")
+    wrong = [(r["id"], category, flags, r["category"], r["flags"], r["explanation"])
+             for r, (kind, category, flags) in zip(scored, expected) if (r["category"], r["flags"]) != (category, flags)]
+    assert not wrong, wrong[:5]
+    kinds = Counter(kind for kind, _, _ in expected)
+    assert len(scored) == len(records) and all(kinds[kind] >= len(cases) // 3 for kind in kinds), kinds
+    assert f"read {len(records)}, written {len(records)}, rejected 0" in capsys.readouterr().out

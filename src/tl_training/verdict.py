@@ -12,7 +12,7 @@
 - ``content_error``: right tool and keys, some value differs.
 - ``correct``.
 
-Decisions (documented in docs/ARCHITECTURE.md's contract and tested in tests/test_verdict.py):
+Decisions (tested in tests/test_verdict.py):
 
 - **No call expected** (gold ``[]``, BFCL irrelevance): an answer without a call is correct; a call to a
   candidate tool is ``wrong_tool`` (a tool where the gold has none), to an unknown name
