@@ -1,0 +1,28 @@
+"""Converters: one module per source format, each a function ``(path, tally, strict) -> Iterator[record]``
+yielding validated canonical records (DESIGN.md §2).  ``docs/formats.md`` describes every source shape.
+
+A defect in a source item raises ``RecordError`` naming file, line or index and field when ``strict``;
+otherwise the item is counted in the tally under its reason and skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..jsonl import Tally
+from . import apibank, bfcl, glaive, openai, paper, rotbench, toolalpaca, toolbench, tooleyes
+
+Converter = Callable[[Path, Tally, bool], Iterator[dict[str, Any]]]
+
+FORMATS: dict[str, Converter] = {
+    "paper": paper.convert,
+    "rotbench": rotbench.convert,
+    "tooleyes": tooleyes.convert,
+    "toolbench": toolbench.convert,
+    "glaive": glaive.convert,
+    "apibank": apibank.convert,
+    "toolalpaca": toolalpaca.convert,
+    "bfcl": bfcl.convert,
+    "openai": openai.convert,
+}

@@ -1,0 +1,124 @@
+"""apibank: API-Bank's Alpaca-style step samples (``training-data/lv*-train.json``).
+
+Source: a JSON list of ``{"instruction", "input", "output"}``.  ``input`` holds the API descriptions (one
+JSON object per line, ``{"apiCode", "description", "parameters"}``), the dialogue (``User: ...`` /
+``AI: ...`` lines), earlier calls with their results (``API-Request: [Api(k='v')]->{result}``) and a final
+``Generate API Request:`` or ``Generate AI Response:``; ``output`` is ``API-Request: [Api(k='v')]`` or
+``AI: text``.  One record per sample, ``apibank/<file stem>/<index>``: the earlier calls and AI turns are
+context (``"train": false``: each of them is the output of its own sample, so training on them again
+would count them twice), the output is the one trained turn.  Calls are read with the shared Python-call
+parser.  Tools: the listed APIs plus those that ToolSearcher results describe (``input_parameters``).
+The Alpaca instruction goes to ``meta.instruction``: it describes a call syntax that renderers replace.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..calls import parse_calls
+from ..jsonl import Tally
+from .common import assistant_message, build_one, case_id, fail, load_json_list, tool_message
+
+LINE_KINDS = ("User:", "AI:", "API-Request:", "Generate API Request:", "Generate AI Response:")
+HISTORY_CALL = re.compile(r"API-Request:\s*(\[.*?\]|\w[\w.]*\(.*?\))->(.*)\Z", re.DOTALL)
+TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "list": "array", "dict": "object"}
+
+
+def _schema(parameters: Any, field: str) -> dict[str, Any]:
+    if not isinstance(parameters, dict):
+        fail("parameters must be an object", field)
+    properties = {}
+    for name, spec in parameters.items():
+        spec = spec if isinstance(spec, dict) else {}
+        properties[name] = {"type": TYPES.get(str(spec.get("type", "str")).lower(), "string"),
+                            "description": spec.get("description", "")}
+    return {"type": "object", "properties": properties}
+
+
+def _tool(name: str, description: str, parameters: Any, field: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "description": description or "",
+                                             "parameters": _schema(parameters or {}, field)}}
+
+
+def _call(text: str, field: str) -> dict[str, Any]:
+    result = parse_calls(text.strip(), "python")
+    if result.error or len(result.calls) != 1:
+        fail(f"not one Python-style call ({result.error or f'{len(result.calls)} calls'}): {text.strip()[:80]!r}", field)
+    return result.calls[0]
+
+
+def _found_tools(result: str) -> list[dict[str, Any]]:
+    """Tools a ToolSearcher result describes; results are Python literals (read with literal_eval, never eval)."""
+    try:
+        value = ast.literal_eval(result.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return []
+    found = value if isinstance(value, list) else [value]
+    return [_tool(f["name"], f.get("description", ""), f.get("input_parameters"), "ToolSearcher result")
+            for f in found if isinstance(f, dict) and isinstance(f.get("name"), str)]
+
+
+def _segments(text: str) -> list[str]:
+    """Input lines grouped so that a line starting with none of the known prefixes continues the last."""
+    segments: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith(LINE_KINDS) or line.startswith("{") and not segments or not segments:
+            segments.append(line)
+        elif segments[-1].startswith("{") and line.startswith("{"):
+            segments.append(line)
+        else:
+            segments[-1] += "\n" + line
+    return segments
+
+
+def convert_sample(item: Any, record_id: str) -> dict[str, Any]:
+    if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("instruction", "input", "output")):
+        fail('expected {"instruction", "input", "output"} strings', "input")
+    tools: dict[str, dict[str, Any]] = {}
+    messages: list[dict[str, Any]] = []
+    for segment in _segments(item["input"]):
+        if segment.startswith("{"):
+            try:
+                api = json.loads(segment)
+            except json.JSONDecodeError as exc:
+                fail(f"an API description is not valid JSON ({exc.msg})", "input")
+            if not isinstance(api, dict) or not api.get("apiCode"):
+                fail("an API description needs an apiCode", "input")
+            tools[api["apiCode"]] = _tool(api["apiCode"], api.get("description", ""), api.get("parameters"), "input")
+        elif segment.startswith("User:"):
+            messages.append({"role": "user", "content": segment[len("User:"):].strip()})
+        elif segment.startswith("AI:"):
+            messages.append({"role": "assistant", "content": segment[len("AI:"):].strip(), "train": False})
+        elif segment.startswith("API-Request:"):
+            match = HISTORY_CALL.match(segment)
+            if not match:
+                fail(f"an earlier call must be 'API-Request: [Api(...)]->result': {segment[:80]!r}", "input")
+            call = _call(match.group(1), "input")
+            messages.append({**assistant_message("", [call]), "train": False})
+            messages.append(tool_message(call["name"], match.group(2)))
+            if call["name"] == "ToolSearcher":
+                tools.update((t["function"]["name"], t) for t in _found_tools(match.group(2)))
+        elif not segment.startswith(("Generate API Request:", "Generate AI Response:")) and segment.strip():
+            fail(f"unrecognised input line {segment[:60]!r}", "input")
+    output = item["output"].strip()
+    if output.startswith("API-Request:"):
+        messages.append(assistant_message("", [_call(output[len("API-Request:"):], "output")]))
+    elif output.startswith("AI:"):
+        messages.append({"role": "assistant", "content": output[len("AI:"):].strip()})
+    else:
+        fail(f"output must start with 'API-Request:' or 'AI:': {output[:60]!r}", "output")
+    if not any(m["role"] == "user" for m in messages):
+        fail("no User: line in the input", "input")
+    return {"id": record_id, "tools": list(tools.values()), "messages": messages,
+            "meta": {"source": "apibank", "instruction": item["instruction"].strip(), "step_sample": True}}
+
+
+def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
+    for index, item in enumerate(load_json_list(path)):
+        record = build_one(tally, strict, f"{path}:index {index}", lambda: convert_sample(item, case_id("apibank", path, index)))
+        if record is not None:
+            yield record

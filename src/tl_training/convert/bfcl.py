@@ -1,0 +1,183 @@
+"""bfcl: single-turn BFCL categories read from the installed ``bfcl-eval`` package's data files.
+
+IN is a category name (``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``,
+``irrelevance``, ``live_simple``, ...) or a path to a ``BFCL_v*_<category>.json`` file; its ground truth
+is the file of the same name under ``possible_answer/``.  Each line ``{"id", "question": [[messages]],
+"function": [specs]}`` becomes one evaluation case ``bfcl/<category>/<index>`` with ``meta.bfcl_id``.
+Gold: the ground truth lists the calls of one answer (any order for parallel), each parameter with its
+acceptable values: one non-empty value -> that literal, otherwise ``{"any_of": [...]}`` with BFCL's ""
+("may be left out") as null.  Irrelevance categories have no ground truth: gold ``[[]]`` (no call).
+Parameter types follow BFCL's own GORILLA_TO_OPENAPI table (dict -> object, float -> number, tuple ->
+array, any -> string, Java/JavaScript names likewise), copied here so that no bfcl_eval module is imported.
+Multi-turn, memory, web-search and relevance categories are not single-call cases: a clear error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..cli import UserError
+from ..jsonl import Tally
+from .common import build_one, fail, item_or_fail, iter_items
+
+TYPE_TO_JSON_SCHEMA = {
+    "integer": "integer", "number": "number", "float": "number", "string": "string", "boolean": "boolean",
+    "bool": "boolean", "array": "array", "list": "array", "dict": "object", "object": "object",
+    "tuple": "array", "any": "string", "byte": "integer", "short": "integer", "long": "integer",
+    "double": "number", "char": "string", "ArrayList": "array", "Array": "array", "HashMap": "object",
+    "Hashtable": "object", "Queue": "array", "Stack": "array", "Any": "string", "String": "string",
+    "Bigint": "integer", "Boolean": "boolean", "": "string",
+}
+NO_GOLD = ("irrelevance", "live_irrelevance")
+UNSUPPORTED = ("multi_turn", "memory", "web_search", "format_sensitivity", "live_relevance")
+
+
+def data_dir() -> Path:
+    spec = importlib.util.find_spec("bfcl_eval")  # locates the package without importing its modules
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("bfcl-eval is not installed: pip install --no-deps bfcl-eval==2026.3.23")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def category_file(name: str) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    if any(name.startswith(prefix) for prefix in UNSUPPORTED):
+        raise UserError(f"BFCL category {name!r} is not a single-turn call category; supported: "
+                        f"{', '.join(available_categories())}")
+    matches = sorted(p for p in data_dir().glob("BFCL_v*_*.json") if category_of(p) == name)
+    if not matches:
+        raise UserError(f"no BFCL category {name!r} in {data_dir()}; supported: {', '.join(available_categories())}")
+    return matches[-1]  # the newest version
+
+
+def available_categories() -> list[str]:
+    names = {re.sub(r"^BFCL_v\d+_", "", p.stem) for p in data_dir().glob("BFCL_v*_*.json")}
+    return sorted(n for n in names if not n.startswith(UNSUPPORTED))
+
+
+def category_of(path: Path) -> str:
+    return re.sub(r"^BFCL_v\d+_", "", path.stem)
+
+
+def json_schema(schema: Any) -> Any:
+    """A BFCL parameter schema with its python-ish type names mapped to JSON schema types."""
+    if not isinstance(schema, dict):
+        return schema
+    result = dict(schema)
+    if isinstance(schema.get("type"), str):
+        result["type"] = TYPE_TO_JSON_SCHEMA.get(schema["type"], schema["type"])
+    if isinstance(schema.get("properties"), dict):
+        result["properties"] = {k: json_schema(v) for k, v in schema["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            result[key] = json_schema(schema[key])
+    return result
+
+
+def _tool(spec: Any, field: str) -> dict[str, Any]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        fail("a function spec needs a name", field)
+    parameters = json_schema(spec.get("parameters") or {"type": "dict", "properties": {}})
+    return {"type": "function", "function": {"name": spec["name"], "description": spec.get("description", ""),
+                                             "parameters": parameters}}
+
+
+MAX_ALTERNATIVES = 256
+_OMIT = object()  # a nested dict key whose acceptable values include "" may be left out
+
+
+def _product(options: list[list[Any]], field: str) -> list[list[Any]]:
+    combos: list[list[Any]] = [[]]
+    for choice in options:
+        combos = [combo + [value] for combo in combos for value in choice]
+        if len(combos) > MAX_ALTERNATIVES:
+            fail(f"more than {MAX_ALTERNATIVES} acceptable combinations of nested values", field)
+    return combos
+
+
+def _expand(value: Any, field: str) -> list[Any]:
+    """The concrete values one BFCL acceptable value stands for.  BFCL nests acceptable-value lists inside
+    dict values ({"k": [v1, v2, ""]}) and inside lists of dicts; we spell each combination out so that the
+    gold stays a plain ``any_of`` of literals (DESIGN.md §2)."""
+    if isinstance(value, dict):
+        keys = list(value)
+        options = [_alternatives(value[k], f"{field}.{k}", omit=_OMIT) for k in keys]
+        return [{k: v for k, v in zip(keys, combo) if v is not _OMIT} for combo in _product(options, field)]
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        options = [_expand(v, f"{field}[{i}]") for i, v in enumerate(value)]
+        return [list(combo) for combo in _product(options, field)]
+    return [value]
+
+
+def _alternatives(values: Any, field: str, omit: Any) -> list[Any]:
+    if isinstance(values, dict):  # a few live entries give the dict itself, not a list of acceptable dicts
+        values = [values]
+    if not isinstance(values, list) or not values:
+        fail("no acceptable value (BFCL gives an empty list)", field)
+    result: list[Any] = []
+    for value in values:
+        for concrete in [omit] if value == "" else _expand(value, field):
+            if not any(concrete is r or (concrete == r and type(concrete) is type(r)) for r in result):
+                result.append(concrete)
+    return result
+
+
+def gold_value(values: Any, field: str) -> Any:
+    """BFCL's acceptable values of one parameter -> a literal (one value) or ``{"any_of": [...]}`` where
+    null ("" in BFCL) means the parameter may be left out."""
+    accepted = _alternatives(values, field, omit=None)
+    return accepted[0] if len(accepted) == 1 and accepted[0] is not None else {"any_of": accepted}
+
+
+def gold_answer(ground_truth: Any) -> list[dict[str, Any]]:
+    if not isinstance(ground_truth, list):
+        fail("ground_truth must be a list of calls", "ground_truth")
+    calls = []
+    for j, entry in enumerate(ground_truth):
+        if not isinstance(entry, dict) or len(entry) != 1:
+            fail("each ground-truth call is {name: {param: [values]}}", f"ground_truth[{j}]")
+        (name, params), = entry.items()
+        if not isinstance(params, dict):
+            fail("parameters must be an object", f"ground_truth[{j}].{name}")
+        calls.append({"name": name, "arguments": {k: gold_value(v, f"ground_truth[{j}].{name}.{k}") for k, v in params.items()}})
+    return calls
+
+
+def convert_item(item: Any, answer: Any, category: str, index: int) -> dict[str, Any]:
+    if not isinstance(item, dict) or not isinstance(item.get("question"), list) or not item["question"]:
+        fail("expected an object with a question list", "question")
+    turns = item["question"]
+    if len(turns) != 1 or not isinstance(turns[0], list):
+        fail(f"expected one turn of messages, got {len(turns)}", "question")
+    messages = [{"role": m.get("role"), "content": m.get("content")} for m in turns[0] if isinstance(m, dict)]
+    tools = [_tool(spec, f"function[{i}]") for i, spec in enumerate(item.get("function") or [])]
+    if category in NO_GOLD:
+        gold = [[]]
+    else:
+        if not isinstance(answer, dict) or answer.get("id") != item.get("id"):
+            fail(f"possible_answer entry {index} does not match id {item.get('id')!r}", "ground_truth")
+        gold = [gold_answer(answer.get("ground_truth"))]
+    return {"id": f"bfcl/{category}/{index}", "tools": tools, "messages": messages, "gold": gold,
+            "meta": {"source": "bfcl", "bfcl_id": item.get("id"), "category": category}}
+
+
+def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
+    file = category_file(str(path))
+    category = category_of(file)
+    answers: list[Any] = []
+    if category not in NO_GOLD:
+        answer_file = file.parent / "possible_answer" / file.name
+        if not answer_file.is_file():
+            raise UserError(f"no ground truth for {category}: {answer_file} is missing")
+        answers = [item for _, item in iter_items(answer_file)]
+    for index, (where, item) in enumerate(iter_items(file)):
+        answer = answers[index] if index < len(answers) else None
+        record = build_one(tally, strict, where, lambda: convert_item(item_or_fail(item), item_or_fail(answer), category, index))
+        if record is not None:
+            yield record

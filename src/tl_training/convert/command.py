@@ -1,0 +1,70 @@
+"""``tl-training convert --from FORMAT IN -o OUT.jsonl``: source data -> canonical JSONL records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from itertools import islice
+from pathlib import Path
+
+from ..record import RecordError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from . import FORMATS
+
+    parser = subparsers.add_parser(
+        "convert", help="convert a source format to canonical JSONL records",
+        description="Convert tool-use data to canonical records (docs/formats.md describes each format). "
+                    "Malformed source records are skipped and counted with their reason, or stop the run "
+                    "with --strict.")
+    parser.add_argument("--from", dest="fmt", required=True, choices=sorted(FORMATS), metavar="FORMAT",
+                        help=f"source format: {', '.join(FORMATS)}")
+    parser.add_argument("input", metavar="IN", help="source file or folder (for bfcl: a category name)")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.jsonl")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first malformed source record (default: skip it, count it, report it)")
+    parser.add_argument("--exclude-queries", nargs="+", type=Path, default=[], metavar="FILE",
+                        help="drop trajectories whose user query appears in these benchmark files")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="write at most N records")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..cli import UserError
+    from ..jsonl import RecordWriter
+    from . import FORMATS
+    from .common import ConvertTally
+    from .exclude import EXCLUDED_REASON, exclude_queries, load_queries
+
+    source = Path(args.input)
+    if args.fmt != "bfcl" and not source.exists():
+        raise UserError(f"{source}: no such file or folder")
+    for path in args.exclude_queries:
+        if not path.is_file():
+            raise UserError(f"{path}: no such benchmark file (--exclude-queries)")
+    if args.limit is not None and args.limit < 0:
+        raise UserError("--limit must be >= 0")
+    tally = ConvertTally()
+    matched: set[str] = set()
+    try:
+        queries = load_queries(args.exclude_queries)
+        records = FORMATS[args.fmt](source, tally, args.strict)
+        if args.exclude_queries:
+            records = exclude_queries(records, queries, tally, matched)
+        with RecordWriter(args.output, tally) as writer:
+            for record in tqdm(islice(records, args.limit), desc=f"convert {args.fmt}", unit=" records",
+                               file=sys.stderr, disable=None):
+                writer.write(record)
+    except RecordError as exc:
+        raise UserError(f"{exc} (--strict stops at the first malformed record; without it they are skipped and counted)"
+                        if args.strict else str(exc)) from None
+    print(tally.summary())
+    if args.exclude_queries:
+        print(f"excluded {tally.reasons.get(EXCLUDED_REASON, 0)} "
+              f"trajectories whose query appears in the given benchmark files ({len(matched)} distinct queries "
+              f"of {len(queries)})")
+    print(f"wrote {args.output}")
+    return 0
