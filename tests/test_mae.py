@@ -22,6 +22,8 @@ CALL = {"name": "search_advice", "arguments": {"query": "love"}}
     ("'<' not supported between instances of 'str' and 'int'", "invalid_argument"),
     ("400 Client Error: Bad Request for url: https://serpapi.com/search", "client_error"),
     ('{"status": "failure", "code": 404, "message": "nope"}', "client_error"),
+    ('{"status": "failure", "data": {"x": 1}}', "tool_error"),  # a failure with no message: no loop
+    ('{"success": false, "error_code": 7}', "tool_error"),
     ('{"error": "connection error."}', "environment_error"),
     ('{"error": "Timeout error...HTTPConnectionPool(host=\'x\'): Read timed out.", "response": ""}', "environment_error"),
     ('{"message": "Too Many Requests. Please wait and try again", "code": "429"}', "environment_error"),

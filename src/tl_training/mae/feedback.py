@@ -111,9 +111,9 @@ class FeedbackClassifier:
                 return self._refine(value, arguments, f"{key}: ")
         for key in ERROR_CODE_KEYS & lowered.keys():
             if lowered[key] not in (0, "0", None, "", "OK", "ok"):
-                return self._refine(obj, arguments, f"{key}: ")
+                return self._refine(_message_of(lowered) or f"{key} {lowered[key]}", arguments, f"{key}: ")
         if lowered.get("success") is False or str(lowered.get("status", "")).lower() in FAILED_STATUS:
-            return self._refine(_message_of(lowered) or obj, arguments, "failed: ")
+            return self._refine(_message_of(lowered) or _dumps(obj), arguments, "failed: ")
         for key in MESSAGE_KEYS & lowered.keys() if depth == 0 else ():  # deeper, a "message" is data
             if isinstance(lowered[key], str):
                 finding = self._classify_text(lowered[key].strip(), arguments) if lowered[key].strip() else None
@@ -141,7 +141,7 @@ class FeedbackClassifier:
             nested = self._inspect(value, arguments, depth=2)
             if nested:
                 return nested
-            text = orjson.dumps(value, default=str).decode()
+            text = _dumps(value)
         else:
             text = str(value)
         found = self._classify_text(text, arguments)
@@ -198,6 +198,10 @@ def _message_of(fields: dict[str, Any]) -> str | None:
         if isinstance(fields[key], str) and fields[key].strip():
             return fields[key]
     return None
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
 
 
 def _clip(text: str) -> str:

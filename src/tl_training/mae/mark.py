@@ -8,7 +8,7 @@ result for the report.  Environment errors are masked only when ``mask_environme
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from ..record import message_calls
 from .checks import check_call
@@ -47,6 +47,15 @@ def _feedback_for(messages: list[dict[str, Any]], index: int, calls: list[dict[s
         return [by_id[i] for i in ids]
     contents = [a.get("content") for a in answers]
     return contents[: len(calls)] + [None] * (len(calls) - len(contents))
+
+
+def call_feedback(record: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any], str | None]]:
+    """Each call of each assistant message with the tool message answering it: (message index, call, text)."""
+    messages = record["messages"]
+    for index, message in enumerate(messages):
+        calls = message_calls(message) if message.get("role") == "assistant" else []
+        if calls:
+            yield from ((index, call, text) for call, text in zip(calls, _feedback_for(messages, index, calls)))
 
 
 def mark_record(record: dict[str, Any], config: MAEConfig) -> MarkResult:
