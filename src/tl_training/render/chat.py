@@ -76,7 +76,8 @@ def _completion(tokenizer, assistant: dict[str, Any]) -> str:
     prompt = _apply(tokenizer, context, generation=True)
     full = _apply(tokenizer, context + [assistant])
     if not full.startswith(prompt):
-        raise ValueError("the chat template renders the conversation before an assistant turn differently once the turn is added")
+        raise ValueError("the chat template renders the conversation before an assistant turn differently once "
+                         "the turn is added (not prefix-preserving): its turns cannot be given spans")
     return full[len(prompt) :]
 
 
@@ -207,6 +208,16 @@ class ChatRenderer(Renderer):
         except (TemplateError, TypeError) as exc:
             raise RecordError(f"the chat template cannot render this conversation: {exc}", where) from exc
 
+    def _apply_or_blame(self, messages, shift: int, tools) -> str:
+        """The whole conversation; when the template refuses it, the error names the first message
+        whose addition it refuses (found by rendering growing prefixes, only on failure)."""
+        try:
+            return self._apply(messages, tools, False, "messages")
+        except RecordError as failure:
+            for upto in range(shift + 1, len(messages)):
+                self._apply(messages[:upto], tools, False, f"messages[{upto - 1 - shift}]")
+            raise RecordError(failure.message, f"messages[{len(messages) - 1 - shift}]") from failure
+
     # -- the interface
 
     def render_prompt(self, record: dict[str, Any], upto: int | None = None) -> str:
@@ -223,7 +234,7 @@ class ChatRenderer(Renderer):
     def render(self, record: dict[str, Any]) -> Rendered:
         validate_record(record)
         messages, shift, tools = self._conversation(record)
-        text = self._apply(messages, tools, False, "messages")
+        text = self._apply_or_blame(messages, shift, tools)
         turns = []
         for i, message in enumerate(record["messages"]):
             if message["role"] != "assistant":
