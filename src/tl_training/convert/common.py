@@ -60,6 +60,7 @@ def reason_of(exc: RecordError) -> str:
     """The reason a rejection is counted under: indices and quoted source text left out, so that the same
     defect in many records counts as one reason (the examples keep the details)."""
     message = re.sub(r":\s*['\"].*\Z", "", exc.message, flags=re.DOTALL)
+    message = re.sub(r"\s*(at )?line \d+ column \d+( \(char \d+\))?", "", message)
     field = re.sub(r"\[\d+\]", "[*]", exc.field)
     return f"{field}: {message}" if field else message
 

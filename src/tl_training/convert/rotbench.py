@@ -15,8 +15,8 @@ the file); the others are counted as folded.  Ids: ``rotbench/<Category>/<Tool>/
 Oddities kept in training trajectories are listed in ``meta.flags`` (``call_without_feedback``: a call
 followed by another assistant turn, as GPT-4 looped without waiting for the result).
 ``error.jsonl`` holds trajectories the RoTBench authors set aside: each is read and rejected (never
-written, also under ``--strict``), counted under the defect that stops its conversion, or else under
-"set aside by the RoTBench authors" with the flags we detect.
+written, also under ``--strict``), counted under "set aside by the RoTBench authors (error.jsonl): " and
+the defect that stops its conversion or else the flags we detect.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from ..jsonl import Tally
 from ..record import RecordError
-from .common import build_one, fail, item_or_fail, iter_items, load_json_list, note, reject
+from .common import build_one, fail, item_or_fail, iter_items, load_json_list, note, reason_of, reject
 from .react import convert_conversation, parse_turn
 
 FREE_TEXT_TOOLS = ("finish", "ask_to_user")
@@ -125,12 +125,14 @@ def convert_train_file(path: Path, tally: Tally, strict: bool) -> Iterator[dict[
 
 
 def _set_aside(item: Any) -> None:
-    """Reject one error.jsonl trajectory, naming its structural defect when we find one."""
-    if isinstance(item, RecordError):
-        raise item
-    _turn_query(item)
-    _, _, flags = convert_conversation(item["conversations"])
-    fail(f"{SET_ASIDE}{': ' + ', '.join(flags) if flags else ''}")
+    """Reject one error.jsonl trajectory under "set aside ...: <its defect or flags>"."""
+    try:
+        _turn_query(item_or_fail(item))
+        _, _, flags = convert_conversation(item["conversations"])
+        detail = ", ".join(flags) or "no defect detected here"
+    except RecordError as exc:
+        detail = reason_of(exc)
+    fail(f"{SET_ASIDE}: {detail}")
 
 
 def convert_error_file(path: Path, tally: Tally, strict: bool) -> None:
