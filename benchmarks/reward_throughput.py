@@ -74,14 +74,16 @@ def make_case(rng: random.Random) -> tuple[str, list, list]:
     return text, [[gold_call]], tools
 
 
-def best_rate(func, items, repeats: int) -> float:
-    best = float("inf")
+def best_rates(runs: dict, repeats: int) -> dict[str, float]:
+    """Items per second of each (func, items), best of ``repeats``; interleaved, so load hits all alike."""
+    best = {name: float("inf") for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for item in items:
-            func(*item)
-        best = min(best, time.perf_counter() - start)
-    return len(items) / best
+        for name, (func, items) in runs.items():
+            start = time.perf_counter()
+            for item in items:
+                func(*item)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: len(runs[name][1]) / best[name] for name in runs}
 
 
 def main() -> None:
@@ -96,9 +98,9 @@ def main() -> None:
     cases = [make_case(rng) for _ in range(args.cases)]
     parsed = [(parse_calls(text).calls, gold, tools) for text, gold, tools in cases]
 
-    parse_rate = best_rate(lambda text, gold, tools: parse_calls(text), cases, args.repeats)
-    judge_rate = best_rate(judge, cases, args.repeats)
-    judge_parsed_rate = best_rate(judge, [p for p in parsed if p[0]], args.repeats)
+    rates = best_rates({"parse": (lambda text, gold, tools: parse_calls(text), cases), "judge": (judge, cases),
+                        "judge_parsed": (judge, [p for p in parsed if p[0]])}, args.repeats)
+    parse_rate, judge_rate, judge_parsed_rate = rates["parse"], rates["judge"], rates["judge_parsed"]
 
     counts, rewards = Counter(), defaultdict(float)
     for case in cases:
