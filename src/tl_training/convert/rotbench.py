@@ -144,11 +144,14 @@ def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
     if path.is_file() and path.suffix == ".json":
         yield from convert_eval_file(path, tally, strict)
         return
-    train_files = [path] if path.is_file() else sorted(path.rglob("train_gpt4.jsonl"))
-    if not train_files:
+    if path.is_file():
+        yield from convert_train_file(path, tally, strict)
+        return
+    tool_dirs = sorted({f.parent for name in ("train_gpt4.jsonl", "error.jsonl") for f in path.rglob(name)})
+    if not tool_dirs:
         fail(f"{path}: neither a RoTBench .json file nor a folder holding <Category>/<Tool>/train_gpt4.jsonl")
-    for file in train_files:
-        yield from convert_train_file(file, tally, strict)
-        error_file = file.parent / "error.jsonl"
-        if path.is_dir() and error_file.is_file():
-            convert_error_file(error_file, tally, strict)
+    for tool_dir in tool_dirs:  # some tools keep only their error.jsonl (the large train files are missing)
+        if (tool_dir / "train_gpt4.jsonl").is_file():
+            yield from convert_train_file(tool_dir / "train_gpt4.jsonl", tally, strict)
+        if (tool_dir / "error.jsonl").is_file():
+            convert_error_file(tool_dir / "error.jsonl", tally, strict)
