@@ -282,3 +282,25 @@ def test_judge_never_raises_on_arbitrary_text(text, gold):
     assert verdict.category in CATEGORIES
     assert set(verdict.flags) <= set(FLAGS) and list(verdict.flags) == sorted(verdict.flags)
     assert -2.0 <= verdict.reward <= 1.0
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                       max_leaves=8)
+PARSED = st.lists(st.one_of(st.fixed_dictionaries({"name": st.sampled_from(["get_weather", "finish", "x", ""]),
+                                                   "arguments": st.dictionaries(st.sampled_from(["city", "days", "q"]), JSONISH)}),
+                            JSONISH, st.builds(object)), max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(prediction=st.one_of(PARSED, JSONISH), gold=st.sampled_from([GOLD, PARALLEL_GOLD, [[]]]))
+def test_judge_never_raises_on_arbitrary_parsed_predictions(prediction, gold):
+    assert judge(prediction, gold, TOOLS).category in CATEGORIES
+
+
+def test_deeply_nested_parsed_value_is_a_format_error():
+    value = []
+    for _ in range(100_000):
+        value = [value]
+    verdict = judge([{"name": "finish", "arguments": {"answer": value}}], GOLD, TOOLS)
+    assert (verdict.category, verdict.explanation) == ("format_error", "unparseable: a value is nested too deeply")

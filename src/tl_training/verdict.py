@@ -338,7 +338,10 @@ def judge(
         parsed = parse_calls(prediction, syntax)
         calls, problem = parsed.calls, parsed.error
     else:
-        calls, problem = prediction, _call_list_problem(prediction)
+        try:
+            calls, problem = prediction, _call_list_problem(prediction)
+        except RecursionError:
+            calls, problem = prediction, "a value is nested too deeply"
         if problem:
             calls = []
     if problem:
