@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "tl_training.mae.command",
     "tl_training.pkt.command",
     "tl_training.eval.command",
+    "tl_training.synth.command",
 ]
 
 

@@ -17,7 +17,7 @@ from ..record import openai_tool_call
 from .errors import make_error
 from .execute import FEEDBACK_STYLES, Outcome, feedback
 from .scenario import plan
-from .world import TOOLS, Step, World, candidate_tools
+from .world import TOOLS, Step, World, candidate_tools, split_tools
 
 DEFAULT_ERROR_RATE = 0.17   # share of GPT-4 trajectories with an erroneous call (the paper's finding)
 
@@ -41,11 +41,15 @@ class Stats:
     injected: Counter = field(default_factory=Counter)
     tools_used: Counter = field(default_factory=Counter)
 
-    def summary(self) -> str:
+    def summary(self, split: str = "train") -> str:
         lines = [f"records {self.records}, assistant calls {self.calls}, "
-                 f"scenarios {dict(sorted(self.scenarios.items()))}",
-                 f"injected errors {sum(self.injected.values())}: {dict(sorted(self.injected.items())) or '{}'}",
-                 f"tools used {len(self.tools_used)} of {len(TOOLS)}"]
+                 f"scenarios {dict(sorted(self.scenarios.items()))}"]
+        if split == "train":
+            lines.append(f"injected errors {sum(self.injected.values())} "
+                         f"({sum(self.injected.values()) / max(self.records, 1):.1%} of records): "
+                         f"{dict(sorted(self.injected.items()))}")
+        lines.append(f"tools used {len(self.tools_used)} of the {split} split's {len(split_tools(split))} "
+                     f"({len(TOOLS)} in the world)")
         return "\n".join(lines)
 
 

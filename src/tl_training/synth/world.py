@@ -102,11 +102,14 @@ def _spoken(value: Any) -> str:
     return str(value)
 
 
+CANDIDATES = (3, 6)   # tools offered per record: enough to choose among, few enough for short CPU-trainable records
+
+
 def candidate_tools(needed: Iterable[str], split: str, rng: random.Random) -> list[str]:
-    """3-8 candidate tools: the needed ones, similarly named siblings and tools sharing a name prefix."""
+    """3-6 candidate tools: the needed ones, similarly named siblings and tools sharing a name prefix."""
     needed = list(dict.fromkeys(needed))
     pool = [n for n in split_tools(split) if n not in needed]
-    size = max(len(needed) + 2, rng.randint(3, 8))
+    size = max(len(needed) + 2, rng.randint(*CANDIDATES))
     domains = {TOOLS[n].domain for n in needed}
     siblings = [n for n in pool if TOOLS[n].domain in domains]
     rng.shuffle(siblings)

@@ -290,7 +290,7 @@ def get_recipes_by_cuisine(db, cuisine: Literal[CUISINES], limit: int = 3):
 
 
 @recipes.tool("Scale a recipe's ingredient list to a number of servings.",
-              ["Scale recipe {recipe_id} to {servings} servings."],
+              ["Scale recipe {recipe_id} to {servings} servings.", "I'm cooking {recipe_id} for {servings} people; what do I buy?"],
               recipe_id="Recipe id.", servings="Number of servings.")
 def scale_recipe(db, recipe_id: str, servings: int):
     if servings < 1:

@@ -188,7 +188,8 @@ def get_prime_factors(db, number: int):
 
 
 @calculator.tool("Monthly payment of a fixed-rate loan.",
-                 ["What's the monthly payment on a {principal} loan at {annual_rate}% over {years} years?"],
+                 ["What's the monthly payment on a {principal} loan at {annual_rate}% over {years} years?",
+                  "I borrow {principal} for {years} years at {annual_rate} percent a year. How much do I pay monthly?"],
                  principal="Amount borrowed.", annual_rate="Yearly interest rate in percent.", years="Term in years.")
 def calculate_loan_payment(db, principal: float, annual_rate: float, years: int):
     r, n = annual_rate / 1200, years * 12
