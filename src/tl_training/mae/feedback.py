@@ -22,7 +22,7 @@ REASONS = ("unknown_tool", "missing_argument", "unexpected_argument", "invalid_a
            "tool_error", "environment_error")
 CALL_FAULTS = frozenset(REASONS[:-1])
 
-HEAD_CHARS = 1000          # error messages sit at the start; long plain-text results are not scanned whole
+HEAD_CHARS = 400           # error messages sit at the start; long plain-text results are not scanned whole
 LITERAL_MAX_CHARS = 50_000  # Python-literal responses (ToolBench) are parsed with ast only below this size
 EVIDENCE_CHARS = 160
 
@@ -36,6 +36,10 @@ ENVIRONMENT_STATUS = frozenset({401, 403, 407, 408, 429})
 # ToolBench writes this marker when a response was not JSON; the response itself may be a success.
 TOOLBENCH_NOT_JSON = "Message error..."
 KEY_ERROR = re.compile(r"'([^'\n]{1,200})'")
+# Structured feedback can only be adverse through one of these words (in a key or a message); without any,
+# skip parsing it (the hot path: most feedback is a large successful result).
+STRUCTURE_HINTS = ("error", "status", "success", "code", "message", "msg", "note", "detail", "information", "fail",
+                   "err")
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,22 @@ class FeedbackClassifier:
     """Holds the compiled patterns; ``classify(text, arguments)`` returns a Finding or None."""
 
     def __init__(self, patterns: Iterable[Pattern] = DEFAULT_PATTERNS):
+        patterns = list(patterns)
         compiled = [(p.reason, p.compile(), p.anywhere) for p in patterns]
         for reason, _, _ in compiled:
             if reason not in REASONS:
                 raise ValueError(f"unknown MAE reason {reason!r}; choose one of {', '.join(REASONS)}")
         self._patterns = [(reason, regex) for reason, regex, _ in compiled]
+        # one scan that rules out most texts; the ordered list then decides which reason comes first
+        self._any = re.compile("|".join(f"(?:{p.regex})" for p in patterns), re.IGNORECASE) if compiled else None
         self._anywhere = [(reason, regex) for reason, regex, anywhere in compiled if anywhere]
 
     def classify(self, text: str | None, arguments: dict[str, Any] | None = None) -> Finding | None:
         text = (text or "").strip()
         if not text:
             return None
+        if text[0] in "{[" and not any(hint in text.lower() for hint in STRUCTURE_HINTS):
+            return self._match(text, self._anywhere)
         parsed = _parse_structured(text)
         if parsed is _NOT_STRUCTURED:
             return self._classify_text(text, arguments)
@@ -79,7 +88,10 @@ class FeedbackClassifier:
         if key_error:  # str(KeyError('x')) is "'x'": the tool looked up something that was not there
             values = {str(v) for v in (arguments or {}).values()}
             return Finding("invalid_argument" if key_error.group(1) in values else "tool_error", text)
-        return self._match(text[:HEAD_CHARS], self._patterns)
+        head = text[:HEAD_CHARS]
+        if self._any is None or not self._any.search(head):
+            return None
+        return self._match(head, self._patterns)
 
     @staticmethod
     def _match(text: str, patterns: list) -> Finding | None:
@@ -161,7 +173,7 @@ def _parse_structured(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
-    if text[0] != '"' and len(text) <= LITERAL_MAX_CHARS:
+    if text[0] != '"' and text[-1] in "}]" and len(text) <= LITERAL_MAX_CHARS:  # a cut-off text is no literal
         try:
             return ast.literal_eval(text)  # literals only, never eval
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
