@@ -90,7 +90,8 @@ def run(args) -> int:
     except (ModelNotFound, RecordError, OSError) as exc:
         raise UserError(str(exc)) from None
     if main:
-        print(f"records: {tally.summary().replace('written', 'trainable')}; truncated to max_length: {truncated}")
+        print(f"records: {tally.summary().replace('written', 'trainable')}")
+        print(f"records truncated to max_length={config.max_length} (trained tokens partly cut): {truncated}")
     if not features:
         raise UserError("no trainable record in train_files")
 

@@ -6,7 +6,7 @@ YAML values (``pkt=false``, ``learning_rate=1e-5``).  Unknown keys are an error,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,21 @@ def config_dict(path: str | Path | None, overrides: list[str]) -> dict[str, Any]
     return values
 
 
+def _coerce_numbers(values: dict[str, Any]) -> None:
+    """PyYAML reads ``1e-5`` (no dot) as a string; a float or int field takes it as the number it is."""
+    for f in fields(PKTConfig):
+        value, kind = values.get(f.name), str(f.type)
+        if isinstance(value, str) and ("float" in kind or "int" in kind):
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            values[f.name] = int(number) if "float" not in kind and number.is_integer() else number
+
+
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig:
     values = config_dict(path, list(overrides))
+    _coerce_numbers(values)
     if isinstance(values.get("train_files"), str):
         values["train_files"] = [values["train_files"]]
     if "bf16" not in values and "fp16" not in values:
