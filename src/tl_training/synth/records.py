@@ -16,8 +16,8 @@ from typing import Any, Iterator
 from ..record import openai_tool_call
 from .errors import make_error
 from .execute import FEEDBACK_STYLES, Outcome, feedback
-from .scenario import plan
-from .world import TOOLS, Step, World, candidate_tools, split_tools
+from .scenario import Step, plan
+from .world import TOOLS, World, candidate_tools, split_tools
 
 DEFAULT_ERROR_RATE = 0.17   # share of GPT-4 trajectories with an erroneous call (the paper's finding)
 
@@ -40,6 +40,7 @@ class Stats:
     scenarios: Counter = field(default_factory=Counter)
     injected: Counter = field(default_factory=Counter)
     tools_used: Counter = field(default_factory=Counter)
+    redraws: int = 0   # sampled scenarios that did not work out and were drawn again (never written)
 
     def summary(self, split: str = "train") -> str:
         lines = [f"records {self.records}, assistant calls {self.calls}, "
@@ -50,6 +51,7 @@ class Stats:
                          f"{dict(sorted(self.injected.items()))}")
         lines.append(f"tools used {len(self.tools_used)} of the {split} split's {len(split_tools(split))} "
                      f"({len(TOOLS)} in the world)")
+        lines.append(f"redrawn scenarios {self.redraws} (a sampled call that failed or found nothing to chain from; none written)")
         return "\n".join(lines)
 
 
@@ -89,6 +91,7 @@ def training_record(world: World, index: int, error_rate: float, stats: Stats | 
         stats.records += 1
         stats.calls += len(scenario.steps) + len(injected)
         stats.scenarios[scenario.kind] += 1
+        stats.redraws += scenario.redraws
         stats.injected.update(kinds)
         stats.tools_used.update(needed)
     return {"id": f"synth/{world.seed}/{index}",
@@ -119,6 +122,7 @@ def eval_record(world: World, index: int, stats: Stats | None = None) -> dict[st
         stats.records += 1
         stats.calls += 1
         stats.scenarios[scenario.kind] += 1
+        stats.redraws += scenario.redraws
         stats.tools_used.update(needed)
     return {"id": f"synth-eval/{world.seed}/{index}",
             "tools": [TOOLS[name].openai_schema() for name in candidate_tools(needed, "eval", rng)],
@@ -159,6 +163,8 @@ def summarize(result: Any, depth: int = 0) -> str:
 def generate(seed: int, n: int, *, split: str = "train", error_rate: float = DEFAULT_ERROR_RATE,
              stats: Stats | None = None) -> Iterator[dict[str, Any]]:
     """``n`` records of the ``train`` or ``eval`` split for ``seed``."""
+    if split not in ("train", "eval"):
+        raise ValueError(f"split must be 'train' or 'eval', got {split!r}")
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError(f"error_rate must be between 0 and 1, got {error_rate}")
     world = World(seed)

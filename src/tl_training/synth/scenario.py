@@ -7,13 +7,21 @@ call's result (a paper id found by a keyword search, the capital returned for a 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .world import TOOLS, Step, World, render_query, split_chains, split_tools
+from .world import TOOLS, World, render_query, split_chains, split_tools
 
 CHAIN_SHARE = 0.35
 MAX_DRAWS = 50
+
+
+@dataclass(frozen=True)
+class Step:
+    """One executed call of a scenario: the call and its successful result."""
+
+    call: dict[str, Any]
+    result: Any
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class Scenario:
     query: str
     steps: tuple[Step, ...]
     template_args: dict[str, Any]   # what the query carries (the first call's arguments)
+    redraws: int = 0                # draws that missed before this one (a search with nothing to chain from)
 
 
 class ScenarioError(RuntimeError):
@@ -33,9 +42,10 @@ def plan(world: World, split: str, rng: random.Random) -> Scenario:
     chains = split_chains(split)
     want_chain = chains and rng.random() < CHAIN_SHARE
     last_error = ""
-    for _ in range(MAX_DRAWS):   # a draw can miss (a search that finds nothing to chain from): draw again
+    for draw in range(MAX_DRAWS):   # a draw can miss (a search that finds nothing to chain from): draw again
         try:
-            return _plan_chain(world, rng.choice(chains), rng) if want_chain else _plan_single(world, split, rng)
+            scenario = _plan_chain(world, rng.choice(chains), rng) if want_chain else _plan_single(world, split, rng)
+            return replace(scenario, redraws=draw)
         except _Miss as miss:
             last_error = str(miss)
     raise ScenarioError(f"no working {'chain' if want_chain else 'single'} scenario after {MAX_DRAWS} draws: {last_error}")

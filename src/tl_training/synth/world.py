@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .domains.commerce import finance, recipes, shopping, travel
@@ -121,11 +120,3 @@ def candidate_tools(needed: Iterable[str], split: str, rng: random.Random) -> li
     chosen = needed + from_siblings + others[:extra - len(from_siblings)]
     rng.shuffle(chosen)
     return chosen
-
-
-@dataclass(frozen=True)
-class Step:
-    """One executed call of a trajectory: the call and its successful result."""
-
-    call: dict[str, Any]
-    result: Any

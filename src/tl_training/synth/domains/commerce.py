@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from .common import ADJECTIVES, CITIES, DATES, NOUNS, brief, distinct, find, person, pick
+from .common import ADJECTIVES, CITIES, DATES, NOUNS, brief, distinct, find, pick, random_person
 from ..registry import Domain
 
 CURRENCIES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.0, "CHF": 0.88, "BRL": 5.0, "INR": 83.2}
@@ -178,7 +178,7 @@ def _travel_db(rng: random.Random) -> dict:
 travel = Domain("travel", _travel_db)
 travel.sample(flight_number=pick("flights", "flight_number"), city=pick("hotels", "city"),
               check_in=lambda db, rng: rng.choice(DATES), nights=lambda db, rng: rng.randint(1, 6),
-              max_price=lambda db, rng: rng.choice([100, 200, 300]), passenger_name=lambda db, rng: person(rng))
+              max_price=lambda db, rng: rng.choice([100, 200, 300]), passenger_name=lambda db, rng: random_person(rng))
 
 
 @travel.tool("Search flights between two airports on a date.",

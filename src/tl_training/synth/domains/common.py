@@ -33,11 +33,11 @@ NOUNS = ["River", "Garden", "Empire", "Signal", "Harbor", "Mirror", "Orchard", "
 DATES = [f"2026-{m:02d}-{d:02d}" for m in (3, 4, 5, 6) for d in (2, 5, 9, 12, 16, 19, 23, 27)]
 
 
-def person(rng: random.Random) -> str:
+def random_person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
-def title(rng: random.Random) -> str:
+def random_title(rng: random.Random) -> str:
     return f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
 
 

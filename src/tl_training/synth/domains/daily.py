@@ -6,7 +6,7 @@ import random
 from typing import Literal
 
 from ..registry import Domain
-from .common import CITIES, DATES, NOUNS, brief, distinct, find, person, pick
+from .common import CITIES, DATES, NOUNS, brief, distinct, find, pick, random_person
 
 LEAGUES = ("premier", "liga", "serie_a", "bundesliga")
 
@@ -21,7 +21,7 @@ def _sports_db(rng: random.Random) -> dict:
                         "score": f"{rng.randint(0, 4)}-{rng.randint(0, 4)}"})
     players = [{"player": p, "team": rng.choice(teams)["team"],
                 "seasons": {y: {"goals": rng.randint(0, 30), "assists": rng.randint(0, 15)} for y in (2023, 2024, 2025)}}
-               for p in distinct(rng, person, 30)]
+               for p in distinct(rng, random_person, 30)]
     return {"teams": teams, "matches": sorted(matches, key=lambda m: m["date"]), "players": players}
 
 

@@ -6,11 +6,11 @@ import random
 from typing import Literal
 
 from ..registry import Domain
-from .common import ADJECTIVES, NOUNS, TOPICS, brief, distinct, find, person, pick, title
+from .common import ADJECTIVES, NOUNS, TOPICS, brief, distinct, find, pick, random_person, random_title
 
 
 def _papers_db(rng: random.Random) -> dict:
-    authors = distinct(rng, person, 12)
+    authors = distinct(rng, random_person, 12)
     papers = [{"paper_id": f"P{2000 + i}", "title": f"{rng.choice(['Scaling', 'Revisiting', 'Towards', 'Learning'])} "
                f"{rng.choice(TOPICS)}", "authors": rng.sample(authors, 2), "year": rng.randint(2015, 2025),
                "keywords": rng.sample(TOPICS, 2), "citations": rng.randint(0, 900),
@@ -90,10 +90,10 @@ GENRES = ("action", "comedy", "drama", "horror", "sci-fi", "animation")
 
 
 def _movies_db(rng: random.Random) -> dict:
-    titles = distinct(rng, title, 30)
+    titles = distinct(rng, random_title, 30)
     movies = [{"movie_id": f"tt{rng.randint(100000, 999999)}", "title": t, "genre": rng.choice(GENRES),
-               "year": rng.randint(1990, 2025), "director": person(rng), "rating": round(rng.uniform(4, 9.5), 1),
-               "reviews": [{"user": person(rng), "stars": rng.randint(1, 5)} for _ in range(4)]} for t in titles]
+               "year": rng.randint(1990, 2025), "director": random_person(rng), "rating": round(rng.uniform(4, 9.5), 1),
+               "reviews": [{"user": random_person(rng), "stars": rng.randint(1, 5)} for _ in range(4)]} for t in titles]
     return {"movies": movies}
 
 
@@ -217,7 +217,7 @@ BRANCHES = ("central", "north", "harbor")
 
 def _books_db(rng: random.Random) -> dict:
     titles = distinct(rng, lambda r: f"{r.choice(NOUNS)} of the {r.choice(ADJECTIVES)} {r.choice(NOUNS)}", 30)
-    books = [{"isbn": f"978-{rng.randint(1000000000, 9999999999)}", "title": t, "author": person(rng),
+    books = [{"isbn": f"978-{rng.randint(1000000000, 9999999999)}", "title": t, "author": random_person(rng),
               "pages": rng.randint(120, 800), "year": rng.randint(1950, 2025),
               "copies": {b: rng.randint(0, 3) for b in BRANCHES},
               "reviews": [{"stars": rng.randint(1, 5), "text": rng.choice(["gripping", "slow", "moving", "clever"])}

@@ -7,7 +7,7 @@ import random
 from typing import Literal
 
 from ..registry import Domain
-from .common import CITIES, DATES, TOPICS, brief, distinct, find, pick, title
+from .common import CITIES, DATES, TOPICS, brief, find, pick, random_title
 
 CONDITIONS = ["sunny", "cloudy", "rain", "light rain", "windy", "fog", "snow", "thunderstorm"]
 
@@ -151,7 +151,7 @@ NEWS_CATEGORIES = ("business", "science", "sports", "technology", "health")
 
 def _news_db(rng: random.Random) -> dict:
     sources = ["Daily Ledger", "Morning Wire", "Global Desk", "Tech Pulse", "Science Now"]
-    articles = [{"article_id": f"A-{1000 + i}", "headline": f"{title(rng)}: new findings on {rng.choice(TOPICS)}",
+    articles = [{"article_id": f"A-{1000 + i}", "headline": f"{random_title(rng)}: new findings on {rng.choice(TOPICS)}",
                  "category": rng.choice(NEWS_CATEGORIES), "source": rng.choice(sources),
                  "topic": rng.choice(TOPICS), "date": rng.choice(DATES), "words": rng.randint(300, 1500)}
                 for i in range(40)]
