@@ -121,6 +121,22 @@ def test_execution_checks_declared_types_and_enums(world):
         "ValueError: city 'Atlantis' not found"
 
 
+def test_any_arguments_give_an_outcome_never_an_exception(world):
+    """Predictions of a model are executed too (eval, rewards): wild values must come back as errors."""
+    import random
+
+    rng = random.Random(0)
+    wild = [None, 0, -1, 10**13, 1.5, "", "x", "LISBON", [], ["a"], [1, 2], {}, True]
+    failures = 0
+    for tool in TOOLS.values():
+        for _ in range(40):
+            arguments = {p.name: rng.choice(wild) for p in tool.params if rng.random() < 0.9}
+            failures += not world.executor.execute({"name": tool.name, "arguments": arguments}).ok
+    assert failures > 0
+    assert "must be a mapping" in world.executor.execute({"name": "get_air_quality", "arguments": ["Lisbon"]}).error
+    assert world.executor.execute({"name": ["x"], "arguments": {}}).error.startswith("NameError")
+
+
 def test_results_are_deterministic_per_seed_and_depend_on_it():
     call = {"name": "get_current_weather", "arguments": {"city": "Lisbon"}}
     assert World(1).executor.execute(call) == World(1).executor.execute(call)

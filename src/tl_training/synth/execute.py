@@ -34,8 +34,8 @@ class ToolWorld:
     def execute(self, call: Mapping[str, Any], available: Collection[str] | None = None) -> Outcome:
         """Run ``call`` (``{"name", "arguments"}``); ``available`` limits which tools exist for it."""
         name, arguments = call["name"], call.get("arguments") or {}
-        tool = self.tools.get(name)
         try:
+            tool = self.tools.get(name) if isinstance(name, str) else None
             if tool is None or (available is not None and name not in available):
                 raise NameError(f"name {name!r} is not defined")
             db = self.databases[tool.domain]

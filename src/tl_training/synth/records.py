@@ -77,8 +77,8 @@ def training_record(world: World, index: int, error_rate: float, stats: Stats | 
         if position == erroneous_step:
             kind, wrong = make_error(step.call, rng)
             outcome = world.executor.execute(wrong)
-            if outcome.ok:   # an injected error that runs would teach nothing and lie in meta
-                raise AssertionError(f"injected {kind} call {wrong} succeeded")
+            if outcome.ok:   # an injected error that runs would lie in meta: a bug in errors.py
+                raise RuntimeError(f"injected {kind} call {wrong} succeeded")
             injected.append(len(messages))
             kinds.append(kind)
             messages += [_assistant_call(wrong), _tool_message(wrong["name"], feedback(outcome, style))]

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .registry import Chain
 from .world import TOOLS, World, render_query, split_chains, split_tools
 
 CHAIN_SHARE = 0.35
@@ -30,7 +31,6 @@ class Scenario:
     domain: str
     query: str
     steps: tuple[Step, ...]
-    template_args: dict[str, Any]   # what the query carries (the first call's arguments)
     redraws: int = 0                # draws that missed before this one (a search with nothing to chain from)
 
 
@@ -67,10 +67,10 @@ def _plan_single(world: World, split: str, rng: random.Random) -> Scenario:
     template = rng.choice(tool.templates)
     args = world.sample_arguments(tool, template, rng)
     step = _run(world, {"name": tool.name, "arguments": args})
-    return Scenario("single", tool.domain, render_query(template, args), (step,), args)
+    return Scenario("single", tool.domain, render_query(template, args), (step,))
 
 
-def _plan_chain(world: World, chain, rng: random.Random) -> Scenario:
+def _plan_chain(world: World, chain: Chain, rng: random.Random) -> Scenario:
     first = TOOLS[chain.first]
     template = rng.choice(chain.templates)
     args = world.sample_arguments(first, template, rng)
@@ -80,4 +80,4 @@ def _plan_chain(world: World, chain, rng: random.Random) -> Scenario:
     except (IndexError, KeyError) as exc:   # the first call found nothing to follow up on
         raise _Miss(f"chain {chain.first} -> {chain.then}: nothing to link ({exc!r})") from None
     step2 = _run(world, {"name": chain.then, "arguments": linked})
-    return Scenario("chain", first.domain, render_query(template, args), (step1, step2), args)
+    return Scenario("chain", first.domain, render_query(template, args), (step1, step2))

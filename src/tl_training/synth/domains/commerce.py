@@ -212,6 +212,8 @@ def get_flight_details(db, flight_number: str):
              ["Book flight {flight_number} for {passenger_name}.", "Reserve {seats} seats on {flight_number} for {passenger_name}."],
              flight_number="Flight number.", passenger_name="Full name of the lead passenger.", seats="Number of seats.")
 def book_flight(db, flight_number: str, passenger_name: str, seats: int = 1):
+    if seats < 1:
+        raise ValueError(f"seats must be at least 1, got {seats}")
     flight = find(db["flights"], "flight_number", flight_number, "flight")
     if seats > flight["seats_left"]:
         return {"booked": False, "reason": f"only {flight['seats_left']} seats left"}

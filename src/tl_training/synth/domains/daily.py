@@ -176,8 +176,8 @@ def convert_units(db, value: float, from_unit: Literal[tuple(UNITS)], to_unit: L
                  ["What are the prime factors of {number}?", "Factorise {number}."],
                  number="A positive integer.")
 def get_prime_factors(db, number: int):
-    if number < 2:
-        raise ValueError(f"number must be at least 2, got {number}")
+    if not 2 <= number <= 10**12:   # trial division stays instant up to here
+        raise ValueError(f"number must be between 2 and 10**12, got {number}")
     factors, n, d = [], number, 2
     while d * d <= n:
         while n % d == 0:
@@ -192,6 +192,8 @@ def get_prime_factors(db, number: int):
                   "I borrow {principal} for {years} years at {annual_rate} percent a year. How much do I pay monthly?"],
                  principal="Amount borrowed.", annual_rate="Yearly interest rate in percent.", years="Term in years.")
 def calculate_loan_payment(db, principal: float, annual_rate: float, years: int):
+    if years < 1:
+        raise ValueError(f"years must be at least 1, got {years}")
     r, n = annual_rate / 1200, years * 12
     payment = principal / n if r == 0 else principal * r / (1 - (1 + r) ** -n)
     return {"monthly_payment": round(payment, 2), "total_paid": round(payment * n, 2)}
