@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections import Counter
 from itertools import combinations
 
@@ -123,8 +124,6 @@ def test_execution_checks_declared_types_and_enums(world):
 
 def test_any_arguments_give_an_outcome_never_an_exception(world):
     """Predictions of a model are executed too (eval, rewards): wild values must come back as errors."""
-    import random
-
     rng = random.Random(0)
     wild = [None, 0, -1, 10**13, 1.5, "", "x", "LISBON", [], ["a"], [1, 2], {}, True]
     failures = 0
