@@ -1,0 +1,123 @@
+"""The pipeline's configuration: one YAML file for the whole run, one section per stage.
+
+Each stage section passes its fields through to that stage's own configuration (``mae``: MAEConfig,
+``sft``: PKTConfig, ``rl``: the rl command's config, ``eval``: the eval command's options), so the pipeline
+adds no second vocabulary for what a stage already names.  ``enabled: false`` switches a stage off.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STAGES = ("data", "mae", "sft", "rl", "eval")
+DATA_SOURCES = ("synth", "convert", "file")
+EVAL_MODELS = ("base", "sft", "rl")
+
+
+class PipelineConfigError(ValueError):
+    """A bad pipeline config; the message names the file and the field."""
+
+
+@dataclass
+class PipelineConfig:
+    run_dir: str
+    model: str = "smollm2-135m"      # path, hub id, the embedded default, or "tiny" (random, built in the run dir)
+    prompt_format: str = "chat"      # "chat" (the tokenizer's template) or "paper"
+    seed: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    mae: dict[str, Any] = field(default_factory=dict)
+    sft: dict[str, Any] = field(default_factory=dict)
+    rl: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+    eval: dict[str, Any] = field(default_factory=dict)
+    source: str = "config"            # where it was read from, for messages
+
+    def __post_init__(self) -> None:
+        where = self.source
+        if self.prompt_format not in ("chat", "paper"):
+            raise PipelineConfigError(f"{where}: field prompt_format: 'chat' or 'paper', got {self.prompt_format!r}")
+        for name in STAGES:
+            section = getattr(self, name)
+            if not isinstance(section, dict):
+                raise PipelineConfigError(f"{where}: field {name}: a mapping of the stage's fields, got {section!r}")
+            if not isinstance(section.get("enabled", True), bool):
+                raise PipelineConfigError(f"{where}: field {name}.enabled: true or false")
+        if not self.enabled("data"):
+            raise PipelineConfigError(f"{where}: field data.enabled: the data stage cannot be off (data.source: file "
+                                      "reuses a record file)")
+        source = self.data.get("source", "synth")
+        if source not in DATA_SOURCES:
+            raise PipelineConfigError(f"{where}: field data.source: one of {', '.join(DATA_SOURCES)}, got {source!r}")
+        if source in ("convert", "file") and not self.data.get("input"):
+            raise PipelineConfigError(f"{where}: field data.input: required with data.source: {source}")
+        if source == "convert" and not self.data.get("format"):
+            raise PipelineConfigError(f"{where}: field data.format: the converter (tl-training convert --from) to use")
+        models = self.eval.get("models", ["sft", "rl"])
+        if not isinstance(models, list) or set(models) - set(EVAL_MODELS):
+            raise PipelineConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
+        for key in ("mae", "sft", "rl"):
+            if "options" in getattr(self, key):
+                raise PipelineConfigError(f"{where}: field {key}.options: write the stage's fields directly under {key}")
+
+    def enabled(self, stage: str) -> bool:
+        return getattr(self, stage).get("enabled", True)
+
+    def stage_fields(self, stage: str) -> dict[str, Any]:
+        """The section without the pipeline's own switch: what the stage's config receives."""
+        return {k: v for k, v in getattr(self, stage).items() if k != "enabled"}
+
+    def stage_hash(self, stage: str, upstream: list[str]) -> str:
+        """What decides a stage's output: its section, the shared fields, and the hashes it builds on."""
+        payload = {"stage": stage, "section": getattr(self, stage), "model": self.model,
+                   "prompt_format": self.prompt_format, "seed": self.seed, "upstream": upstream}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.run_dir)
+
+
+def _apply_override(values: dict[str, Any], item: str) -> None:
+    """``sft.max_steps=50`` sets a nested field; the value is read as YAML."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise PipelineConfigError(f"override {item!r} is not key=value (e.g. sft.max_steps=50)")
+    *parents, leaf = key.strip().split(".")
+    target = values
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise PipelineConfigError(f"override {item!r}: {part} is not a section")
+    target[leaf] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> PipelineConfig:
+    """Read the YAML file (unknown top-level keys are an error) and apply ``key=value`` overrides."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PipelineConfigError(f"{path}: cannot read the pipeline config ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise PipelineConfigError(f"{path}: a pipeline config is a mapping (run_dir, model, data, mae, sft, rl, eval)")
+    values = copy.deepcopy(loaded)
+    for item in overrides:
+        _apply_override(values, item)
+    known = {f.name for f in dataclasses.fields(PipelineConfig)} - {"source"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise PipelineConfigError(f"{path}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if "run_dir" not in values:
+        raise PipelineConfigError(f"{path}: field run_dir is required (where every stage's output is kept)")
+    return PipelineConfig(**values, source=str(path))
+
+
+def to_yaml(config: PipelineConfig) -> str:
+    values = {k: v for k, v in dataclasses.asdict(config).items() if k != "source"}
+    return yaml.safe_dump(values, sort_keys=False)

@@ -1,0 +1,286 @@
+"""Running the stages in order, each through the public entry point of its own command, with resume markers.
+
+Layout of a run directory: ``<stage>/`` holds everything a stage wrote, ``<stage>/DONE.json`` (hash,
+outputs, metrics, seconds) is written last and atomically, so a crash or Ctrl-C leaves no marker and the
+next run redoes that stage only.  ``<stage>/STARTED.json`` records the hash a partial output belongs to:
+a stage resumes its own partial work (SFT checkpoints, eval predictions) only under the same hash, and
+starts clean otherwise.  A done stage is skipped while its hash (its section, the shared fields and the
+hashes of the stages before it) is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .config import PipelineConfig
+
+MARKER = "DONE.json"
+STARTED = "STARTED.json"
+TINY_MODEL = "tiny"
+
+
+def call_command(argv: list[str]) -> int:
+    """Run a ``tl-training`` subcommand in-process: the same parser and function the console script uses."""
+    from ..cli import UserError, build_parser
+
+    args = build_parser().parse_args(argv)
+    code = int(args.func(args) or 0)
+    if code:
+        raise UserError(f"stage command {' '.join(argv[:1])} exited with {code}")
+    return code
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def sample_lines(source: Path, target: Path, n: int, seed: int) -> int:
+    """A seeded uniform sample of ``n`` lines (all of them when fewer), kept in file order."""
+    lines = [line for line in source.read_bytes().splitlines(keepends=True) if line.strip()]
+    keep = sorted(random.Random(seed).sample(range(len(lines)), min(n, len(lines))))
+    target.write_bytes(b"".join(lines[i] for i in keep))
+    return len(keep)
+
+
+# ------------------------------------------------------------------------------------------------ stages
+
+
+def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    data = cfg.data
+    source, seed = data.get("source", "synth"), data.get("seed", cfg.seed)
+    train, outputs, metrics = out / "train.jsonl", {}, {"source": source}
+    if source == "synth":
+        argv = ["synth", "-o", str(train), "--n", str(data.get("n", 300)), "--seed", str(seed)]
+        if "error_rate" in data:
+            argv += ["--error-rate", str(data["error_rate"])]
+        call_command(argv)
+        if data.get("eval_n", 0):
+            cases = out / "eval_synth.jsonl"
+            call_command(["synth", "--eval", "-o", str(cases), "--n", str(data["eval_n"]), "--seed", str(seed)])
+            outputs["eval_cases"] = str(cases)
+            metrics["eval_cases"] = count_lines(cases)
+    else:
+        converted = out / "converted.jsonl" if data.get("sample") else train
+        if source == "convert":
+            argv = ["convert", "--from", data["format"], str(data["input"]), "-o", str(converted)]
+            if data.get("exclude_queries"):
+                argv += ["--exclude-queries", *map(str, data["exclude_queries"])]
+            call_command(argv)
+        else:
+            shutil.copyfile(data["input"], converted)
+        if data.get("sample"):
+            metrics["pool"] = count_lines(converted)
+            sample_lines(converted, train, int(data["sample"]), seed)
+    outputs["train"] = str(train)
+    metrics["train_records"] = count_lines(train)
+    return outputs, metrics
+
+
+def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    from ..cli import UserError
+    from ..mae.command import run_mae as mark
+    from ..mae.config import ConfigError, load_config
+
+    try:
+        mae_config = load_config(None, **cfg.stage_fields("mae"))
+    except ConfigError as exc:
+        raise UserError(f"{cfg.source}: section mae: {exc}") from None
+    train = out / "train.jsonl"
+    tally, report = mark(ctx["data"]["train"], train, mae_config)
+    print(report.summary(tally), file=sys.stderr)
+    figures = report.as_dict(tally, mae_config)
+    (out / "report.json").write_text(json.dumps(figures, indent=2))
+    metrics = {k: figures[k] for k in ("trajectories", "turns_with_calls", "turns_masked", "adverse_calls_masked",
+                                       "trajectories_with_nothing_to_train")}
+    metrics["rejected"] = tally.rejected
+    return {"train": str(train)}, metrics
+
+
+def _write_stage_yaml(path: Path, values: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def _last_checkpoint(directory: Path) -> Path | None:
+    checkpoints = sorted(directory.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+def _keep_log_drop_checkpoints(model_dir: Path) -> None:
+    """Checkpoints only serve a resume: once the stage is complete keep the trainer's log, free the disk."""
+    last = _last_checkpoint(model_dir)
+    if last and (last / "trainer_state.json").is_file():
+        shutil.copyfile(last / "trainer_state.json", model_dir / "trainer_state.json")
+    for checkpoint in model_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+
+
+def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    model_dir = out / "model"
+    values = {"model": ctx["base_model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
+              "output_dir": str(model_dir), "seed": cfg.seed, "report_to": "none", "logging_steps": 5,
+              "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
+    values.update(cfg.stage_fields("sft"))
+    if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
+        values["resume_from_checkpoint"] = True
+    call_command(["sft", "--config", str(_write_stage_yaml(out / "sft.yaml", values))])
+    _keep_log_drop_checkpoints(model_dir)
+    report = json.loads((model_dir / "sft_report.json").read_text())
+    return {"model": str(model_dir)}, {k: report[k] for k in ("train_loss", "steps", "seconds", "pkt", "tokens_per_second")}
+
+
+def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    import importlib.util
+
+    from ..cli import UserError
+
+    if importlib.util.find_spec("tl_training.rl") is None:
+        raise UserError("the rl stage is enabled but this installation has no 'tl-training rl' command "
+                        "(tl_training.rl); set rl.enabled: false")
+    model_dir = out / "model"
+    values = {"model": ctx["sft"]["model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
+              "output_dir": str(model_dir), "seed": cfg.seed}
+    values.update(cfg.stage_fields("rl"))
+    call_command(["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
+    reports = sorted(model_dir.glob("*report*.json"))
+    return {"model": str(model_dir)}, json.loads(reports[0].read_text()) if reports else {}
+
+
+def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The benchmark specs to run, and notes on those that cannot run here (reported, never dropped silently)."""
+    from ..eval.benchmarks import NAMES
+
+    specs, notes = list(cfg.eval.get("benchmarks", [])), []
+    cases = ctx["data"].get("eval_cases")
+    if cases and cfg.eval.get("synthetic", True):
+        if "openai" in NAMES:  # canonical records convert to themselves through the openai converter
+            specs.insert(0, f"openai:{cases}")
+        else:
+            notes.append(f"held-out synthetic cases {cases} not evaluated: the eval command has no benchmark name "
+                         f"for canonical record files yet (known: {', '.join(NAMES)})")
+    return specs, notes
+
+
+EVAL_OWN_FIELDS = ("benchmarks", "synthetic", "models")
+
+
+def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    specs, notes = eval_benchmarks(cfg, ctx)
+    for note in notes:
+        print(f"pipeline: {note}", file=sys.stderr)
+    models = {"base": ctx["base_model"], "sft": ctx.get("sft", {}).get("model"), "rl": ctx.get("rl", {}).get("model")}
+    options: list[str] = []
+    for key, value in cfg.stage_fields("eval").items():
+        if key in EVAL_OWN_FIELDS or value is None or value is False:
+            continue
+        options += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    runs, metrics = {}, {"notes": notes}
+    for name in cfg.eval.get("models", ["sft", "rl"]):
+        if name != "base" and not cfg.enabled(name):
+            notes.append(f"model {name!r} not evaluated: its stage is disabled")
+            continue
+        target = out / name
+        argv = ["eval", "--model", models[name], "-o", str(target), "--prompt-format", cfg.prompt_format, *options]
+        for spec in specs:
+            argv += ["--benchmark", spec]
+        print(f"pipeline: evaluating the {name} model", file=sys.stderr)
+        call_command(argv)
+        runs[name] = str(target)
+        results = json.loads((target / "results.json").read_text())
+        metrics[name] = {b: {k: f[k] for k in ("cases", "TS", "PI", "CF")} for b, f in results["benchmarks"].items()}
+    return {"runs": runs}, metrics
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[PipelineConfig, Path, dict], tuple[dict, dict]]] = {
+    "data": run_data, "mae": run_mae, "sft": run_sft, "rl": run_rl, "eval": run_eval,
+}
+
+
+# ------------------------------------------------------------------------------------------------ runner
+
+
+def read_marker(stage_dir: Path) -> dict[str, Any] | None:
+    path = stage_dir / MARKER
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(value, indent=2))
+    partial.replace(path)
+
+
+def _pass_through(stage: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    """What a disabled stage hands on: its input, unchanged."""
+    if stage == "mae":
+        return {"train": ctx["data"]["train"]}
+    if stage == "sft":
+        return {"model": ctx["base_model"]}
+    if stage == "rl":
+        return {"model": ctx["sft"]["model"]}
+    return {}
+
+
+def base_model(cfg: PipelineConfig, ctx: dict[str, Any]) -> str:
+    """The model to start from; ``tiny`` builds a random one (tokenizer trained on the run's data) once."""
+    if cfg.model != TINY_MODEL:
+        return cfg.model
+    from ..tiny import save_tiny_model
+
+    path = cfg.path / "tiny-model"
+    if not (path / "config.json").is_file():
+        corpus = Path(ctx["data"]["train"]).read_text(encoding="utf-8").splitlines()[:200]
+        save_tiny_model(path.with_name("tiny-model.partial"), corpus=corpus, seed=cfg.seed)
+        path.with_name("tiny-model.partial").rename(path)
+    return str(path)
+
+
+def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None) -> dict[str, Any]:
+    """Run every enabled stage not already done under its current hash; returns each stage's marker."""
+    from .config import STAGES
+
+    cfg.path.mkdir(parents=True, exist_ok=True)
+    ctx: dict[str, Any] = {}
+    markers: dict[str, Any] = {}
+    hashes: list[str] = []
+    for number, stage in enumerate(STAGES, start=1):
+        stage_dir = cfg.path / stage
+        if not cfg.enabled(stage):
+            hashes.append(f"{stage}:off")
+            ctx[stage] = _pass_through(stage, ctx)
+            markers[stage] = {"stage": stage, "enabled": False}
+            print(f"[{number}/{len(STAGES)}] {stage}: disabled", file=sys.stderr)
+            continue
+        digest = cfg.stage_hash(stage, hashes)
+        hashes.append(digest)
+        marker = read_marker(stage_dir)
+        if marker and marker.get("hash") == digest:
+            print(f"[{number}/{len(STAGES)}] {stage}: done before ({marker['seconds']} s), skipped", file=sys.stderr)
+        else:
+            started = stage_dir / STARTED
+            if stage_dir.exists() and (not started.is_file() or json.loads(started.read_text()).get("hash") != digest):
+                shutil.rmtree(stage_dir)  # output of another config: never mix it into this one
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            _write_json_atomic(started, {"hash": digest})
+            print(f"[{number}/{len(STAGES)}] {stage}: running", file=sys.stderr)
+            clock = time.perf_counter()
+            outputs, metrics = STAGE_FUNCTIONS[stage](cfg, stage_dir, ctx)
+            marker = {"stage": stage, "enabled": True, "hash": digest, "outputs": outputs, "metrics": metrics,
+                      "seconds": round(time.perf_counter() - clock, 1), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+            _write_json_atomic(stage_dir / MARKER, marker)
+        ctx[stage] = marker["outputs"]
+        markers[stage] = marker
+        if stage == "data":
+            ctx["base_model"] = base_model(cfg, ctx)
+        if stage == only_until:
+            break
+    return markers
