@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "tl_training.pkt.command",
     "tl_training.eval.command",
     "tl_training.synth.command",
+    "tl_training.rl.command",
+    "tl_training.pipeline.command",
 ]
 
 
