@@ -55,32 +55,54 @@ class Finding:
         return self.reason in CALL_FAULTS
 
 
+class PatternSet:
+    """An ordered pattern list; ``first_match`` returns the Finding of the first pattern that matches."""
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self._patterns = [(p.reason, p.compile(), p.anchors()) for p in patterns]
+        for reason, _, _ in self._patterns:
+            if reason not in REASONS:
+                raise ValueError(f"unknown MAE reason {reason!r}; choose one of {', '.join(REASONS)}")
+        self._anchors = tuple(sorted({a for _, _, anchors in self._patterns for a in anchors or ()}))
+
+    def first_match(self, text: str, lowered: str | None = None) -> Finding | None:
+        candidates = self._patterns
+        # On ASCII text a case-insensitive match of an ASCII literal is a plain match in the lowercased text,
+        # so a pattern none of whose anchors is there cannot match: one cheap scan spares most regex searches.
+        # (Non-ASCII text keeps the full list: re's case folding pairs a few non-ASCII letters with ASCII ones.)
+        if text.isascii():
+            lowered = text.lower() if lowered is None else lowered
+            present = {a for a in self._anchors if a in lowered}
+            candidates = [p for p in candidates if p[2] is None or not present.isdisjoint(p[2])]
+        for reason, regex, _ in candidates:
+            found = regex.search(text)
+            if found:
+                return Finding(reason, _evidence(text, found))
+        return None
+
+
 class FeedbackClassifier:
     """Holds the compiled patterns; ``classify(text, arguments)`` returns a Finding or None."""
 
     def __init__(self, patterns: Iterable[Pattern] = DEFAULT_PATTERNS):
         patterns = list(patterns)
-        compiled = [(p.reason, p.compile(), p.anywhere) for p in patterns]
-        for reason, _, _ in compiled:
-            if reason not in REASONS:
-                raise ValueError(f"unknown MAE reason {reason!r}; choose one of {', '.join(REASONS)}")
-        self._patterns = [(reason, regex) for reason, regex, _ in compiled]
-        # one scan that rules out most texts; the ordered list then decides which reason comes first
-        self._any = re.compile("|".join(f"(?:{p.regex})" for p in patterns), re.IGNORECASE) if compiled else None
-        self._anywhere = [(reason, regex) for reason, regex, anywhere in compiled if anywhere]
+        self._patterns = PatternSet(patterns)
+        self._anywhere = PatternSet(p for p in patterns if p.anywhere)
 
     def classify(self, text: str | None, arguments: dict[str, Any] | None = None) -> Finding | None:
         text = (text or "").strip()
         if not text:
             return None
-        if text[0] in "{[" and not any(hint in text.lower() for hint in STRUCTURE_HINTS):
-            return self._match(text, self._anywhere)
+        if text[0] in "{[":
+            lowered = text.lower()
+            if not any(hint in lowered for hint in STRUCTURE_HINTS):  # cannot be adverse by structure: skip parsing
+                return self._anywhere.first_match(text, lowered)
         parsed = _parse_structured(text)
         if parsed is _NOT_STRUCTURED:
             return self._classify_text(text, arguments)
         if isinstance(parsed, str):  # a JSON-encoded string: classify what it holds
             return self.classify(parsed, arguments)
-        return self._inspect(parsed, arguments, depth=0) or self._match(text, self._anywhere)
+        return self._inspect(parsed, arguments, depth=0) or self._anywhere.first_match(text)
 
     # ------------------------------------------------------------------------------------------- text
     def _classify_text(self, text: str, arguments: dict[str, Any] | None) -> Finding | None:
@@ -88,18 +110,7 @@ class FeedbackClassifier:
         if key_error:  # str(KeyError('x')) is "'x'": the tool looked up something that was not there
             values = {str(v) for v in (arguments or {}).values()}
             return Finding("invalid_argument" if key_error.group(1) in values else "tool_error", text)
-        head = text[:HEAD_CHARS]
-        if self._any is None or not self._any.search(head):
-            return None
-        return self._match(head, self._patterns)
-
-    @staticmethod
-    def _match(text: str, patterns: list) -> Finding | None:
-        for reason, regex in patterns:
-            found = regex.search(text)
-            if found:
-                return Finding(reason, _evidence(text, found))
-        return None
+        return self._patterns.first_match(text[:HEAD_CHARS])
 
     # -------------------------------------------------------------------------------------- structure
     def _inspect(self, obj: Any, arguments: dict[str, Any] | None, depth: int) -> Finding | None:

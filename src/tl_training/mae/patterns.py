@@ -4,12 +4,18 @@ Patterns run, in order, on *message-like* text only: plain-text feedback, a JSON
 field, never the body of a structured result (a search result that mentions "error" is a result).  A
 pattern marked ``anywhere`` also runs on the raw text of structured feedback: only page-level markers
 that a successful result cannot contain belong there.  Users extend or replace this list in YAML.
+
+Speed: each pattern also yields its *anchors* (``literal_anchors``), literal substrings one of which any
+match must contain; the classifier skips a pattern whose anchors are all absent from the lowercased text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as sre_constants, _parser as sre_parse  # the stdlib's own regex parser
+
+MIN_ANCHOR_CHARS = 3  # shorter literals occur in almost every text: no use as a filter
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,53 @@ class Pattern:
 
     def compile(self) -> "re.Pattern[str]":
         return re.compile(self.regex, re.IGNORECASE)
+
+    def anchors(self) -> frozenset[str] | None:
+        return literal_anchors(self.regex)
+
+
+def literal_anchors(regex: str) -> frozenset[str] | None:
+    """Lowercase ASCII literals such that every match of ``regex`` (case-insensitive) contains one of them;
+    None when the regex has no such set (the pattern then always runs).  Derived from the parse tree, so a
+    pattern edited or added in YAML gets its anchors without anyone keeping a keyword list in step."""
+    try:
+        tree = sre_parse.parse(regex, re.IGNORECASE)
+    except Exception:  # an invalid regex is reported by compile(); no anchors here
+        return None
+    return _sequence_anchors(list(tree))
+
+
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
+
+
+def _sequence_anchors(items: list) -> frozenset[str] | None:
+    """Every item of a sequence must match, so any item's anchors will do: pick the most selective set."""
+    choices: list[frozenset[str]] = []
+    run: list[str] = []  # consecutive ASCII literals form one anchor
+    for op, value in items:
+        if op == sre_constants.LITERAL and value < 128:
+            run.append(chr(value).lower())
+            continue
+        if run:
+            choices.append(frozenset(["".join(run)]))
+            run = []
+        if op == sre_constants.SUBPATTERN:                           # (group, add_flags, del_flags, body)
+            inner = _sequence_anchors(list(value[3]))
+        elif op in _REPEATS and value[0] >= 1:                       # (min, max, body): present at least once
+            inner = _sequence_anchors(list(value[2]))
+        elif op == sre_constants.ATOMIC_GROUP:
+            inner = _sequence_anchors(list(value))
+        elif op == sre_constants.BRANCH:                             # (None, [alternative, ...]): one of each
+            alternatives = [_sequence_anchors(list(branch)) for branch in value[1]]
+            inner = None if None in alternatives else frozenset().union(*alternatives)
+        else:  # classes, optional parts, assertions, back-references: no literal is certain
+            inner = None
+        if inner is not None:
+            choices.append(inner)
+    if run:
+        choices.append(frozenset(["".join(run)]))
+    choices = [c for c in choices if min(map(len, c)) >= MIN_ANCHOR_CHARS]
+    return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
 
 
 DEFAULT_PATTERNS: tuple[Pattern, ...] = (
