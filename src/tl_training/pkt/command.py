@@ -113,7 +113,7 @@ def run(args) -> int:
         tokens = trainer.state.num_input_tokens_seen
         report = {
             "records": tally.as_dict(), "truncated": truncated, "train_loss": result.training_loss,
-            "steps": result.global_step, "seconds": round(seconds, 1), "pkt": config.pkt,
+            "steps": result.global_step, "seconds": round(seconds, 1), "pkt": config.pkt, "processes": config.world_size,
             "input_tokens": tokens, "tokens_per_second": round(tokens / seconds, 1),
         }
         Path(config.output_dir, "sft_report.json").write_text(json.dumps(report, indent=2))
