@@ -65,16 +65,15 @@ class PatternSet:
                 raise ValueError(f"unknown MAE reason {reason!r}; choose one of {', '.join(REASONS)}")
         self._anchors = tuple(sorted({a for _, _, anchors in self._patterns for a in anchors or ()}))
 
-    def first_match(self, text: str, lowered: str | None = None) -> Finding | None:
-        candidates = self._patterns
-        # On ASCII text a case-insensitive match of an ASCII literal is a plain match in the lowercased text,
-        # so a pattern none of whose anchors is there cannot match: one cheap scan spares most regex searches.
-        # (Non-ASCII text keeps the full list: re's case folding pairs a few non-ASCII letters with ASCII ones.)
-        if text.isascii():
-            lowered = text.lower() if lowered is None else lowered
-            present = {a for a in self._anchors if a in lowered}
-            candidates = [p for p in candidates if p[2] is None or not present.isdisjoint(p[2])]
-        for reason, regex, _ in candidates:
+    def first_match(self, text: str, folded: str | None = None) -> Finding | None:
+        """``folded``: ``fold_ascii(text)`` when the caller has it already."""
+        # A case-insensitive match of an ASCII literal is a plain match in the folded text, so a pattern none
+        # of whose anchors is there cannot match: one cheap scan spares most regex searches.
+        folded = fold_ascii(text) if folded is None else folded
+        present = {a for a in self._anchors if a in folded}
+        for reason, regex, anchors in self._patterns:
+            if anchors is not None and present.isdisjoint(anchors):
+                continue
             found = regex.search(text)
             if found:
                 return Finding(reason, _evidence(text, found))
@@ -96,7 +95,7 @@ class FeedbackClassifier:
         if text[0] in "{[":
             lowered = text.lower()
             if not any(hint in lowered for hint in STRUCTURE_HINTS):  # cannot be adverse by structure: skip parsing
-                return self._anywhere.first_match(text, lowered)
+                return self._anywhere.first_match(text, lowered if text.isascii() else None)
         parsed = _parse_structured(text)
         if parsed is _NOT_STRUCTURED:
             return self._classify_text(text, arguments)
@@ -172,6 +171,17 @@ class FeedbackClassifier:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+# The only non-ASCII characters that re's IGNORECASE matches to an ASCII one (tests/test_mae_speed.py checks
+# the whole Unicode range): folding them, and A-Z, keeps every case-insensitive ASCII match a plain match.
+# (str.lower is no use here: it turns "İ" into two characters.)
+ASCII_FOLD = str.maketrans({**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)},
+                            "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def fold_ascii(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(ASCII_FOLD)
+
 
 _NOT_STRUCTURED = object()
 
