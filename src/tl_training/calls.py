@@ -41,6 +41,7 @@ import json
 import keyword
 import math
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,7 @@ _PY_CALL_START = re.compile(r"^[ \t]*((?:\[[ \t]*)?[^\W\d][\w.]*\()", re.M)
 _JSON_START = re.compile(r"^[ \t]*([{]|\[\s*[{\]])", re.M)
 _CALL_START = re.compile(r"^[ \t]*(?:(?P<json>[{]|\[\s*[{\]])|(?P<python>(?:\[[ \t]*)?[^\W\d][\w.]*\())", re.M)
 _NEXT_PY_CALL = re.compile(r"[ \t\r\n]*[,;]?\s*(?=\[?[ \t]*[^\W\d][\w.]*\()")
+_TRAILER = re.compile(r"(?:\.[^\W\d]\w*)*[(\[]")
 _REACT_LINE = re.compile(r"^[ \t]*Action(?P<input>[ \t]+Input)?[ \t]*:", re.M)
 _ACTION_INPUT = re.compile(r"^[ \t]*Action[ \t]+Input[ \t]*:", re.M)
 _BRACKET_OR_QUOTE = re.compile(r"""[()\[\]{}'"]""")
@@ -129,14 +131,7 @@ def _literal(node: ast.AST, key: str) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(item, key) for item in node.elts]
     if isinstance(node, ast.Dict):
-        result = {}
-        for k, v in zip(node.keys, node.values):
-            if k is None:
-                raise _Fail(f"argument {key!r} unpacks a dict (**): not a literal")
-            if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
-                raise _Fail(f"argument {key!r} has a dict key that is not a string")
-            result[k.value] = _literal(v, key)
-        return result
+        return {k: _literal(v, key) for k, v in _dict_items(node, key)}
     if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
         return _JSON_NAMES[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -149,6 +144,19 @@ def _literal(node: ast.AST, key: str) -> Any:
     raise _Fail(f"argument {key!r} is not a literal: {type(node).__name__}")
 
 
+def _dict_items(node: ast.Dict, key: str) -> list[tuple[str, ast.expr]]:
+    items = []
+    for k, v in zip(node.keys, node.values):
+        if k is None:
+            raise _Fail(f"argument {key!r} unpacks a dict (**): not a literal")
+        if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
+            raise _Fail(f"argument {key!r} has a dict key that is not a string")
+        items.append((k.value, v))
+    if len({k for k, _ in items}) != len(items):  # a dict display keeps the last value silently
+        raise _Fail(f"argument {key!r} repeats a dict key")
+    return items
+
+
 def _parse_expression(source: str) -> ast.expr:
     try:
         # Invalid escapes ("\d") warn at parse time; the result must not depend on warning filters.
@@ -157,8 +165,10 @@ def _parse_expression(source: str) -> ast.expr:
             return ast.parse(source, mode="eval").body
     except SyntaxError as exc:
         raise _Fail(f"syntax error: {exc.msg}") from None
-    except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, huge ints, deep nesting
+    except ValueError as exc:  # null bytes, integers too long to convert
         raise _Fail(f"syntax error: {exc}") from None
+    except (MemoryError, RecursionError):  # the parser's stack overflows on deep nesting
+        raise _Fail("syntax error: nested too deeply") from None
 
 
 def _dotted_name(node: ast.expr) -> str:
@@ -180,6 +190,8 @@ def _python_call(node: ast.expr) -> dict:
     for kw in node.keywords:
         if kw.arg is None:
             raise _Fail(f"**kwargs in call to {name}")
+        if kw.arg in arguments:  # Python 3.11's parser leaves this to the compiler, which we never run
+            raise _Fail(f"argument {kw.arg!r} repeated in call to {name}")
         arguments[kw.arg] = _literal(kw.value, kw.arg)
     return make_call(name, arguments)
 
@@ -200,6 +212,8 @@ def _parse_python(text: str) -> list[dict] | None:
     calls, pos = [], match.start(1)
     while True:
         end = _bracket_end(text, pos)
+        while trailer := _TRAILER.match(text, end):  # f(a=1)(b=2), [f(a=1)][0]: let ast see the whole expression
+            end = _bracket_end(text, trailer.start())
         calls.extend(_python_calls(_parse_expression(text[pos:end])))
         following = _NEXT_PY_CALL.match(text, end)
         if following is None:
@@ -214,7 +228,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number")
 
 
-_DECODER = json.JSONDecoder(strict=False, parse_constant=_reject_constant)  # strict=False: raw newlines in strings
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # json keeps the last value silently
+        seen = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return result
+
+
+# strict=False: models write raw newlines inside strings.
+_DECODER = json.JSONDecoder(strict=False, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
 
 
 def _json_value(text: str, pos: int, what: str) -> tuple[Any, int]:
@@ -328,7 +352,10 @@ def _action_input(text: str, pos: int, name: str) -> tuple[dict, int]:
             raise json_failure from None
         if not isinstance(node, ast.Dict):
             raise json_failure from None
-        value = _literal(node, "Action Input")
+        try:
+            value = {key: _literal(item, key) for key, item in _dict_items(node, "Action Input")}
+        except _Fail as failure:
+            raise _Fail(f"Action Input of {name}: {failure}") from None
     if not isinstance(value, dict):
         raise _Fail(f"Action Input of {name} is not a JSON object")
     return value, end
@@ -386,6 +413,8 @@ def parse_calls(text: str, syntax: str = "auto") -> ParseResult:
         calls = _PARSERS[syntax](text)
     except _Fail as failure:
         return ParseResult([], syntax, str(failure))
+    except RecursionError:  # a value nested deeper than Python's stack allows
+        return ParseResult([], syntax, "nested too deeply")
     if calls is None:
         return ParseResult([], None, None)
     return ParseResult(calls, syntax, None)
@@ -396,7 +425,8 @@ def parse_calls(text: str, syntax: str = "auto") -> ParseResult:
 
 def _python_name(name: str, what: str) -> str:
     parts = name.split(".") if what == "tool name" else [name]
-    if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+    # The Python parser NFKC-normalises identifiers ("ﬁ" reads back as "fi"): refuse what would not round-trip.
+    if not all(p.isidentifier() and not keyword.iskeyword(p) and unicodedata.normalize("NFKC", p) == p for p in parts):
         raise ValueError(f"{what} {name!r} cannot be written in Python call syntax")
     return name
 
