@@ -11,9 +11,10 @@ import time
 
 # --quick: the same job on a tiny random model and a handful of records, about a minute on 2 CPU cores.
 QUICK_OVERRIDES = [
-    "model=tiny", "data.n=40", "data.eval_n=8", "sft.max_steps=20", "sft.per_device_train_batch_size=4",
-    "sft.gradient_accumulation_steps=1", "sft.learning_rate=0.001", "sft.max_length=2048", "sft.save_steps=10",
-    "eval.limit=4", "eval.max_new_tokens=48"
+    "model=tiny", "data.n=12", "data.eval_n=6",
+    "sft.max_steps=6", "sft.per_device_train_batch_size=2", "sft.gradient_accumulation_steps=1",
+    "sft.learning_rate=0.001", "sft.max_length=2048", "sft.save_steps=3", "sft.logging_steps=2",
+    "eval.limit=3", "eval.max_new_tokens=32",
 ]
 
 

@@ -1,0 +1,122 @@
+"""The pipeline end to end on a tiny random model (``--quick``), its resume rules and its config errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tl_training.cli import main
+from tl_training.pipeline import stages
+from tl_training.pipeline.config import PipelineConfigError, load_config
+
+DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+
+
+def _markers(run_dir: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in run_dir.glob("*/DONE.json")}
+
+
+def test_quick_pipeline_runs_end_to_end_then_resumes(tmp_path, bfcl_installed, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}"]) == 0
+    quick = tmp_path / "run-quick"
+    done = _markers(quick)
+    assert set(done) == {"data", "mae", "sft", "eval"}  # rl is off in the demo until the rl stage lands
+    assert done["data"]["metrics"]["train_records"] == 12
+    assert done["mae"]["metrics"]["trajectories"] == 12
+    assert done["sft"]["metrics"]["steps"] == 6
+    assert (quick / "sft" / "model" / "model.safetensors").is_file()
+    assert not list((quick / "sft" / "model").glob("checkpoint-*"))  # freed once the stage is done
+    for model in ("base", "sft"):
+        results = json.loads((quick / "eval" / model / "results.json").read_text())
+        assert results["benchmarks"]["bfcl:simple_python"]["cases"] == 3
+    report = (quick / "report.md").read_text()
+    assert "| base TS / PI / CF | sft TS / PI / CF |" in report and "curves.png" in report
+    assert (quick / "curves.png").is_file()
+
+    # Unchanged config: every stage is skipped and keeps its marker.
+    capsys.readouterr()
+    assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}"]) == 0
+    assert _markers(quick) == done
+    assert capsys.readouterr().err.count("done before") == 4
+
+    # A changed eval section reruns eval only; the earlier stages' hashes do not depend on it.
+    assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}", "eval.limit=2"]) == 0
+    again = _markers(quick)
+    assert {s: again[s] for s in ("data", "mae", "sft")} == {s: done[s] for s in ("data", "mae", "sft")}
+    assert again["eval"]["hash"] != done["eval"]["hash"]
+    assert again["eval"]["metrics"]["sft"]["bfcl:simple_python"]["cases"] == 2
+
+
+def _small_config(tmp_path: Path, *extra: str):
+    path = tmp_path / "small.yaml"
+    path.write_text(f"run_dir: {tmp_path / 'small'}\nmodel: tiny\ndata: {{n: 3}}\nsft: {{enabled: false}}\n"
+                    "eval: {enabled: false}\n")
+    return load_config(path, list(extra))
+
+
+def test_interrupted_stage_leaves_no_marker_and_the_rerun_redoes_only_it(tmp_path, monkeypatch):
+    config = _small_config(tmp_path)
+    real_mae = stages.STAGE_FUNCTIONS["mae"]
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(stages.STAGE_FUNCTIONS, "mae", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stages.run_pipeline(config)
+    assert (config.path / "data" / "DONE.json").is_file()
+    assert not (config.path / "mae" / "DONE.json").exists()
+    data_marker = json.loads((config.path / "data" / "DONE.json").read_text())
+
+    monkeypatch.setitem(stages.STAGE_FUNCTIONS, "mae", real_mae)
+    markers = stages.run_pipeline(config)
+    assert markers["data"] == data_marker  # not redone
+    assert markers["mae"]["metrics"]["trajectories"] == 3
+    assert markers["sft"] == {"stage": "sft", "enabled": False}
+
+
+def test_changed_upstream_config_reruns_downstream_and_clears_its_old_output(tmp_path):
+    stages.run_pipeline(_small_config(tmp_path))
+    stale = tmp_path / "small" / "mae" / "leftover.txt"
+    stale.write_text("from the earlier config")
+    markers = stages.run_pipeline(_small_config(tmp_path, "data.n=4"))
+    assert markers["mae"]["metrics"]["trajectories"] == 4
+    assert not stale.exists()
+
+
+def test_sample_lines_is_seeded_and_keeps_file_order(tmp_path):
+    source = tmp_path / "pool.jsonl"
+    source.write_text("".join(f'{{"i": {i}}}\n' for i in range(50)))
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert stages.sample_lines(source, first, 10, seed=1) == 10
+    stages.sample_lines(source, second, 10, seed=1)
+    kept = [json.loads(line)["i"] for line in first.read_text().splitlines()]
+    assert first.read_text() == second.read_text() and kept == sorted(kept) and len(set(kept)) == 10
+    assert stages.sample_lines(source, second, 80, seed=1) == 50
+
+
+@pytest.mark.parametrize("content, overrides, message", [
+    ("model: tiny\n", [], "field run_dir is required"),
+    ("run_dir: x\nepochs: 3\n", [], "unknown field(s) epochs"),
+    ("run_dir: x\ndata: {source: hub}\n", [], "field data.source"),
+    ("run_dir: x\ndata: {source: convert, input: a.json}\n", [], "field data.format"),
+    ("run_dir: x\neval: {models: [sft, final]}\n", [], "field eval.models"),
+    ("run_dir: x\nsft: {enabled: maybe}\n", [], "field sft.enabled"),
+    ("run_dir: x\n", ["sft.max_steps"], "is not key=value"),
+])
+def test_config_errors_name_the_file_and_field(tmp_path, content, overrides, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(content)
+    with pytest.raises(PipelineConfigError, match=None) as info:
+        load_config(path, overrides)
+    assert message in str(info.value)
+
+
+def test_bad_config_is_a_one_line_error_exit_2(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("run_dir: x\nepochs: 3\n")
+    assert main(["pipeline", "--config", str(path)]) == 2
+    assert f"{path}: unknown field(s) epochs" in capsys.readouterr().err
