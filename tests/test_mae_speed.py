@@ -67,6 +67,17 @@ def test_fold_keeps_positions():
     assert len(fold_ascii(text)) == len(text)
     assert "invalid symbol, key:" in fold_ascii(text)
     assert fold_ascii("Bad REQUEST") == "bad request"
+    assert fold_ascii("\u212aEY Ünïcode") == "key ünïcode"  # no İ, ı, ſ: the str.lower path
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("aeiksrKIS \u0130\u0131\u017f\u212aÉé"), max_size=12),
+       length=st.integers(1, 4))
+def test_every_case_insensitive_ascii_match_is_in_the_fold(text, length):
+    for found in re.finditer(r"[a-z]{%d}" % length, text, re.IGNORECASE):
+        literal = found.group().translate(ASCII_FOLD)
+        assert re.search(re.escape(literal), text, re.IGNORECASE)
+        assert literal in fold_ascii(text), (text, literal)
 
 
 def _variants(text: str) -> list[str]:
