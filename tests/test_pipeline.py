@@ -120,3 +120,35 @@ def test_bad_config_is_a_one_line_error_exit_2(tmp_path, capsys):
     path.write_text("run_dir: x\nepochs: 3\n")
     assert main(["pipeline", "--config", str(path)]) == 2
     assert f"{path}: unknown field(s) epochs" in capsys.readouterr().err
+
+
+def test_ablation_variants_share_data_and_budget_and_differ_only_in_the_three_switches(tmp_path):
+    from tl_training.pipeline.ablate import VARIANTS, variant_config
+
+    base = _small_config(tmp_path, "sft.enabled=true", "sft.max_steps=7", "rl.steps=3")
+    data = {"train": "shared/train.jsonl", "eval_cases": "shared/eval.jsonl"}
+    configs = {v: variant_config(base, v, seed=2, data=data) for v in VARIANTS}
+    for variant, config in configs.items():
+        mae, pkt, irm = VARIANTS[variant]
+        assert (config.mae["enabled"], config.sft["pkt"], config.rl["enabled"]) == (mae, pkt, irm)
+        assert config.sft["max_steps"] == 7 and config.rl["steps"] == 3 and config.seed == 2
+        assert config.data == {"source": "file", "input": "shared/train.jsonl", "eval_cases": "shared/eval.jsonl"}
+        assert config.eval["models"] == (["rl"] if irm else ["sft"])
+    assert len({c.run_dir for c in configs.values()}) == len(VARIANTS)
+    assert base.mae == {} and "pkt" not in base.sft  # the base config is not changed
+
+
+def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
+    from tl_training.pipeline.ablate import markdown, summarize
+
+    def figures(cf):
+        return {"bench": {"cases": 8, "TS": 50.0, "PI": 25.0, "CF": cf}}
+
+    table = summarize({"standard_sft": {0: figures(10.0), 1: figures(20.0)}, "+pkt": {0: figures(30.0), 1: figures(50.0)}})
+    assert table["standard_sft"]["bench"]["CF"] == {"mean": 15.0, "sd": pytest.approx(7.0711, abs=1e-4), "seeds": [10.0, 20.0]}
+    text = markdown(table, {"bench": 8}, seeds=2)
+    assert "| +pkt | 50.0 ± 0.0 / 25.0 ± 0.0 / 40.0 ± 14.1 |" in text
+    assert "12.50 points on bench (8 cases)" in text
+    assert "- +pkt: bench +25.0" in text
+    one_seed = summarize({"standard_sft": {0: figures(10.0)}})
+    assert one_seed["standard_sft"]["bench"]["CF"]["sd"] is None

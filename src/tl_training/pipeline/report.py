@@ -18,6 +18,9 @@ CURVE_KEYS = ("loss", "reward", "rewards/mean", "objective/scores", "kl")
 
 def log_history(model_dir: Path) -> list[dict[str, Any]]:
     """The trainer's logged steps: its final ``trainer_state.json`` or the newest checkpoint's."""
+    rl_log = model_dir / "rl_log.jsonl"  # the rl stage's own log, one JSON line per step
+    if rl_log.is_file():
+        return [json.loads(line) for line in rl_log.read_text().splitlines() if line.strip()]
     candidates = [model_dir / "trainer_state.json"]
     candidates += sorted(model_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]),
                          reverse=True)

@@ -77,6 +77,8 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
             call_command(argv)
         else:
             shutil.copyfile(data["input"], converted)
+            if data.get("eval_cases"):  # held-out cases made with the records (the ablation's shared data)
+                outputs["eval_cases"] = str(data["eval_cases"])
         if data.get("sample"):
             metrics["pool"] = count_lines(converted)
             sample_lines(converted, train, int(data["sample"]), seed)

@@ -1,0 +1,148 @@
+"""``tl-training ablate --config C.yaml [--seeds N] [--variants ...]``: the paper's ablation, over seeds.
+
+Standard SFT, +MAE, +PKT, +IRM and all three, each a pipeline run on the same data (one data stage,
+shared), the same budget (the config's sft and rl sections) and the same seeds; every run keeps its
+own resume markers under ``<run_dir>/<variant>/seed<S>``.  Writes ``ablation.md`` (mean and spread over
+seeds, the size of one case in points), ``ablation.json`` and ``ablation.png``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import PipelineConfig
+
+# variant -> (MAE on, PKT on, IRM on); standard SFT is the same code path with pkt: false.
+VARIANTS = {
+    "standard_sft": (False, False, False),
+    "+mae": (True, False, False),
+    "+pkt": (False, True, False),
+    "+irm": (False, False, True),
+    "all_three": (True, True, True),
+}
+LEVELS = ("TS", "PI", "CF")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("ablate", help="standard SFT vs +MAE, +PKT, +IRM and all three, over seeds",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, help="pipeline YAML (the budget of every variant)")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds 0..N-1 (default 1)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",
+                        help=f"subset to run (default all: {', '.join(VARIANTS)})")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a field, e.g. sft.max_steps=50")
+    parser.set_defaults(func=run)
+
+
+def variant_config(base: PipelineConfig, variant: str, seed: int, data: dict[str, Any]) -> PipelineConfig:
+    mae, pkt, irm = VARIANTS[variant]
+    config = copy.deepcopy(base)
+    config.run_dir = str(base.path / variant.lstrip("+") / f"seed{seed}")
+    config.seed = seed
+    config.data = {"source": "file", "input": data["train"], **({"eval_cases": data["eval_cases"]} if data.get("eval_cases") else {})}
+    config.mae = {**base.mae, "enabled": mae}
+    config.sft = {**base.sft, "enabled": True, "pkt": pkt}
+    config.rl = {**base.rl, "enabled": irm}
+    config.eval = {**base.eval, "enabled": True, "models": ["rl" if irm else "sft"]}
+    return config
+
+
+def _spread(values: list[float]) -> tuple[float, float | None]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def summarize(results: dict[str, dict[int, dict[str, dict[str, Any]]]]) -> dict[str, Any]:
+    """variant -> seed -> benchmark -> figures  =>  variant -> benchmark -> level -> (mean, sd, per seed)."""
+    table: dict[str, Any] = {}
+    for variant, by_seed in results.items():
+        benchmarks = list(dict.fromkeys(b for figures in by_seed.values() for b in figures))
+        for benchmark in benchmarks:
+            for level in LEVELS:
+                values = [by_seed[s][benchmark][level] for s in sorted(by_seed) if benchmark in by_seed[s]]
+                mean, sd = _spread(values)
+                table.setdefault(variant, {}).setdefault(benchmark, {})[level] = {"mean": mean, "sd": sd, "seeds": values}
+    return table
+
+
+def _cell(entry: dict[str, Any]) -> str:
+    return f"{entry['mean']:.1f}" + (f" ± {entry['sd']:.1f}" if entry["sd"] is not None else "")
+
+
+def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int) -> str:
+    benchmarks = list(cases)
+    lines = [f"Mean ± sample standard deviation over {seeds} seed(s) (no spread with one seed), TS / PI / CF in %.", "",
+             "| variant | " + " | ".join(benchmarks) + " |", "|---|" + "---|" * len(benchmarks)]
+    for variant, by_benchmark in table.items():
+        cells = [" / ".join(_cell(by_benchmark[b][level]) for level in LEVELS) if b in by_benchmark else "-"
+                 for b in benchmarks]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    lines += ["", "One case is worth " + ", ".join(f"{100 / n:.2f} points on {b} ({n} cases)" for b, n in cases.items()) + "."]
+    if "standard_sft" in table:
+        lines += ["", "CF difference to standard SFT (points, mean over seeds):", ""]
+        for variant, by_benchmark in table.items():
+            if variant != "standard_sft":
+                lines.append(f"- {variant}: " + ", ".join(
+                    f"{b} {by_benchmark[b]['CF']['mean'] - table['standard_sft'][b]['CF']['mean']:+.1f}"
+                    for b in benchmarks if b in by_benchmark and b in table["standard_sft"]))
+    return "\n".join(lines) + "\n"
+
+
+def chart(table: dict[str, Any], benchmarks: list[str], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = list(table)
+    width = 0.8 / max(1, len(variants))
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(benchmarks)), 3.8))
+    for k, variant in enumerate(variants):
+        entries = [table[variant].get(b, {}).get("CF", {"mean": 0.0, "sd": None}) for b in benchmarks]
+        ax.bar([i + (k - (len(variants) - 1) / 2) * width for i in range(len(benchmarks))],
+               [e["mean"] for e in entries], width, yerr=[e["sd"] or 0.0 for e in entries], capsize=2, label=variant)
+    ax.set_xticks(range(len(benchmarks)), benchmarks, rotation=15, ha="right")
+    ax.set_ylabel("CF (%), mean ± sd over seeds")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def run(args) -> int:
+    from ..cli import UserError
+    from .command import load
+    from .stages import run_pipeline
+
+    if args.seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    base = load(args.config, args.overrides, quick=False)
+    base.path.mkdir(parents=True, exist_ok=True)
+    shared = copy.deepcopy(base)
+    shared.run_dir = str(base.path / "shared")
+    print("ablation: the shared data stage", file=sys.stderr)
+    data = run_pipeline(shared, only_until="data")["data"]["outputs"]
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    cases: dict[str, int] = {}
+    for variant in args.variants:
+        for seed in range(args.seeds):
+            print(f"ablation: {variant}, seed {seed}", file=sys.stderr)
+            markers = run_pipeline(variant_config(base, variant, seed, data))
+            evaluation = markers["eval"]
+            (model,) = evaluation["outputs"]["runs"]
+            results.setdefault(variant, {})[seed] = evaluation["metrics"][model]
+            cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
+    table = summarize(results)
+    text = markdown(table, cases, args.seeds)
+    (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
+    (base.path / "ablation.json").write_text(json.dumps({"seeds": args.seeds, "cases": cases, "table": table}, indent=2))
+    chart(table, list(cases), base.path / "ablation.png")
+    print(text, end="")
+    print(f"wrote {base.path}/ablation.md, ablation.json, ablation.png", file=sys.stderr)
+    return 0
