@@ -1,0 +1,73 @@
+"""``tl-training rl --config C.yaml [key=value ...]``: IRM reinforcement learning, PPO (the paper) or GRPO.
+
+Runs as one process or under ``accelerate launch``; only rank 0 prints and writes reports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("rl", help="IRM reinforcement learning with the error-category reward (PPO or GRPO)")
+    parser.add_argument("--config", help="YAML file whose keys are the fields of RLConfig (tl_training.rl.config)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config field (YAML value)")
+    parser.set_defaults(func=run)
+
+
+def load_prompts(config, tokenizer, renderer):
+    from ..jsonl import Tally, read_records
+    from .prompts import build_prompts
+
+    tally, prompts = Tally(), []
+    for path in config.train_files:
+        prompts += build_prompts(read_records(path, tally, strict=config.strict), renderer, tally, tokenizer,
+                                 config.max_prompt_length)
+    return prompts, tally
+
+
+def run(args) -> int:
+    import os
+
+    from ..cli import UserError
+    from ..models import ModelNotFound, load_tokenizer
+    from ..record import RecordError
+    from ..render import get_renderer
+    from ..verdict import RewardTable
+    from .config import load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+        rewards = RewardTable.from_yaml(config.reward_table) if config.reward_table else None
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"config: {exc}") from None
+    main = int(os.environ.get("RANK", "0")) == 0
+    try:
+        tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+        renderer = get_renderer(config.prompt_format, tokenizer)
+        prompts, tally = load_prompts(config, tokenizer, renderer)
+    except (ModelNotFound, RecordError, OSError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    if main:
+        print(f"records: {tally.summary()}; RL prompts: {len(prompts)} ({renderer.name} format, calls in {renderer.call_syntax})")
+    if not prompts:
+        raise UserError("no RL prompt in train_files (eval cases with gold, or trajectories with trained calls)")
+
+    started = time.perf_counter()
+    if config.algorithm == "ppo":
+        from .ppo import run_ppo
+
+        history = run_ppo(config, prompts, tokenizer, renderer.stop_strings, rewards)
+    else:
+        from .grpo import run_grpo
+
+        history = run_grpo(config, prompts, tokenizer, renderer.stop_strings, rewards)
+    seconds = time.perf_counter() - started
+    if main:
+        report = {"algorithm": config.algorithm, "records": tally.as_dict(), "prompts": len(prompts),
+                  "steps": config.steps, "seconds": round(seconds, 1), "log": history}
+        Path(config.output_dir, "rl_report.json").write_text(json.dumps(report, indent=2))
+        print(f"{config.algorithm}: {config.steps} steps in {seconds:.0f} s; saved to {config.output_dir}")
+    return 0

@@ -1,0 +1,100 @@
+"""The ``rl`` configuration: one dataclass, read from YAML with ``key=value`` overrides (as ``sft``).
+
+Unknown keys are an error.  PPO defaults are the paper's (METHOD.md, Stage 3); GRPO reads the shared
+fields and passes ``grpo_args`` through to TRL's ``GRPOConfig``.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..pkt.config import config_dict
+
+ALGORITHMS = ("ppo", "grpo")
+
+
+@dataclass
+class RLConfig:
+    algorithm: str = field(default="ppo", metadata={"help": "'ppo' (the paper: learned critic) or 'grpo' (TRL)"})
+    model: str = field(default="smollm2-135m", metadata={"help": "the SFT checkpoint: local path, hub id or 'smollm2-135m'"})
+    output_dir: str = field(default="", metadata={"help": "where checkpoints and rl_log.jsonl go"})
+    train_files: list[str] = field(default_factory=list, metadata={"help": "JSONL records: eval cases with gold, or trajectories"})
+    prompt_format: str = field(default="chat", metadata={"help": "'chat' or 'paper' (the renderer of the SFT stage)"})
+    reward_table: str | None = field(default=None, metadata={"help": "YAML of reward overrides (verdict.RewardTable fields)"})
+    reward_clip: float = field(default=5.0, metadata={"help": "rewards are clipped to +-reward_clip"})
+    max_prompt_length: int = field(default=2048, metadata={"help": "longer prompts are skipped and counted"})
+    max_new_tokens: int = field(default=512, metadata={"help": "tokens generated per answer"})
+    do_sample: bool = field(default=False, metadata={"help": "false = greedy rollouts (the paper); GRPO always samples"})
+    temperature: float = 1.0
+    top_p: float = 1.0
+    steps: int = field(default=100, metadata={"help": "rollout batches (PPO) or optimizer steps (GRPO)"})
+    batch_size: int = field(default=8, metadata={"help": "prompts per rollout batch, per process"})
+    mini_batch_size: int = field(default=4, metadata={"help": "PPO: sequences per optimizer step"})
+    ppo_epochs: int = field(default=1, metadata={"help": "PPO: passes over each rollout batch"})
+    actor_lr: float = 2e-7
+    critic_lr: float = 1e-7
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    kl_coef: float = field(default=0.4, metadata={"help": "per-token KL penalty to the reference (GRPO: beta)"})
+    gamma: float = 1.0
+    lam: float = 0.95
+    clip_ratio: float = field(default=0.2, metadata={"help": "PPO clip of the policy ratio (GRPO: epsilon)"})
+    value_clip: float = field(default=0.2, metadata={"help": "PPO clip of the value change"})
+    whiten_advantages: bool = True
+    num_generations: int = field(default=4, metadata={"help": "GRPO: completions per prompt"})
+    use_vllm: bool = field(default=False, metadata={"help": "GRPO: generate with vLLM (needs the vllm package)"})
+    grpo_args: dict = field(default_factory=dict, metadata={"help": "GRPO: extra trl.GRPOConfig fields"})
+    save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0: only at the end)"})
+    logging_steps: int = 1
+    seed: int = 0
+    dtype: str = field(default="auto", metadata={"help": "model weights dtype: auto, float32, bfloat16, float16"})
+    trust_remote_code: bool = False
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters; the reference is the base with adapters off"})
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] | str = field(default="all-linear")
+    strict: bool = field(default=False, metadata={"help": "stop at the first invalid record instead of counting it"})
+
+
+def _numeric_kind(annotation: Any) -> type | None:
+    """float or int when the field holds a number (``float``, ``int | None``, ...)."""
+    kind = typing.get_type_hints(RLConfig).get(annotation)
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    return next((k for k in (float, int) if k in options), None)
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
+    """The config of a YAML file plus ``key=value`` overrides; a bad key or value names itself."""
+    values = config_dict(path, list(overrides))
+    known = {f.name for f in fields(RLConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+    for name, value in values.items():
+        kind = _numeric_kind(name)
+        if kind and isinstance(value, str):  # PyYAML reads 1e-7 (no dot) as a string
+            try:
+                values[name] = kind(float(value))
+            except ValueError:
+                raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    if isinstance(values.get("train_files"), str):
+        values["train_files"] = [values["train_files"]]
+    config = RLConfig(**values)
+    if config.algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
+    if config.prompt_format not in ("chat", "paper"):
+        raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
+    if not config.output_dir:
+        raise ValueError("output_dir is required")
+    if not config.train_files:
+        raise ValueError("train_files is required (one or more JSONL record files)")
+    if config.batch_size % config.mini_batch_size and config.algorithm == "ppo":
+        raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of mini_batch_size ({config.mini_batch_size})")
+    if not isinstance(config.grpo_args, dict):
+        raise ValueError("grpo_args must be a mapping of trl.GRPOConfig fields")
+    return config

@@ -1,0 +1,357 @@
+"""PPO with the IRM reward, as the paper runs it (METHOD.md, Stage 3), in one file read top to bottom.
+
+Models: the actor and a frozen reference start from the SFT checkpoint; the critic is the same
+checkpoint's backbone with a scalar value head (``AutoModelForTokenClassification``, one label: the
+value of the state before each token).  With ``lora: true`` actor and critic train adapters (the critic's
+head fully) and the reference is the actor's base with its adapters disabled, so no third copy is loaded.
+
+One step:
+1. rollout: a batch of prompts, left-padded, answered by the actor (greedy by default, as in the paper);
+   a response ends at EOS (kept, so the policy learns to stop) or at the token completing a stop string;
+   later tokens are masked out;
+2. scoring: reward = ``judge(completion).reward`` clipped to +-reward_clip, placed at the last response
+   token; each token also pays ``kl_coef * (log pi(a) - log pi_ref(a))``; the critic's values give GAE
+   advantages (gamma, lambda), whitened over the batch's response tokens; returns = advantages + values;
+3. update: ``ppo_epochs`` passes of minibatches with the clipped policy loss and the clipped value loss,
+   each model with its own optimiser and learning rate.
+
+Runs as one process or under ``accelerate launch`` (DDP): models and optimisers go through
+``accelerator.prepare``; generation and no-grad scoring use the unwrapped modules; only rank 0 prints,
+logs and saves.  DeepSpeed: the two trained models need one DeepSpeed plugin each, which this loop does
+not set up yet (it refuses DeepSpeed with a clear message rather than running it wrong).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..eval.generate import completion_text, eos_ids
+from ..verdict import CATEGORIES
+from .reward import category_counts, score_texts
+
+# ------------------------------------------------------------------------------------ pure PPO pieces
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Zero mean, unit variance over the unmasked entries (masked entries come out 0)."""
+    mean = masked_mean(x, mask)
+    var = masked_mean((x - mean) ** 2, mask)
+    return (x - mean) * torch.rsqrt(var + eps) * mask
+
+
+def token_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
+                  kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token rewards: ``-kl_coef * kl`` on every response token, plus the score on the last one.
+
+    ``kl`` is the sampled estimate ``log pi(a) - log pi_ref(a)`` of each generated token (zero where masked).
+    Returns (rewards, kl), both [batch, response].
+    """
+    kl = (logprobs - ref_logprobs) * mask
+    rewards = -kl_coef * kl
+    last = (mask.sum(dim=1).long() - 1).clamp(min=0)
+    rewards[torch.arange(len(scores)), last] += scores
+    return rewards, kl
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation over response tokens; the state after the last token is terminal.
+
+    The mask is a prefix of each row (nothing follows a stop), so zeroed values past it end the episode.
+    Returns (advantages, returns).
+    """
+    values = values * mask
+    advantages = torch.zeros_like(rewards)
+    running = torch.zeros(rewards.shape[0], dtype=rewards.dtype, device=rewards.device)
+    for t in reversed(range(rewards.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros_like(running)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        running = (delta + gamma * lam * running) * mask[:, t]
+        advantages[:, t] = running
+    return advantages, (advantages + values) * mask
+
+
+def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
+                clip: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clipped surrogate loss and the fraction of tokens where clipping was active."""
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = -advantages * ratio
+    clipped = -advantages * ratio.clamp(1 - clip, 1 + clip)
+    return masked_mean(torch.maximum(unclipped, clipped), mask), masked_mean((clipped > unclipped).float(), mask)
+
+
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
+               clip: float) -> torch.Tensor:
+    """Half the larger of the unclipped and clipped squared errors (values move at most ``clip`` per update)."""
+    clipped = old_values + (values - old_values).clamp(-clip, clip)
+    return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
+
+
+# ----------------------------------------------------------------------------------- model plumbing
+
+
+def response_mask(tokenizer, responses: torch.Tensor, stop_ids: set[int], stop_strings: list[str]) -> torch.Tensor:
+    """1 for each generated token up to and including the first EOS or the token completing a stop string."""
+    mask = torch.zeros_like(responses, dtype=torch.float)
+    for row, ids in enumerate(responses.tolist()):
+        end = next((i + 1 for i, token in enumerate(ids) if token in stop_ids), len(ids))
+        if stop_strings and any(s in tokenizer.decode(ids[:end]) for s in stop_strings):
+            end = next(k for k in range(1, end + 1) if any(s in tokenizer.decode(ids[:k]) for s in stop_strings))
+        mask[row, :end] = 1
+    return mask
+
+
+def positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip left padding, as ``generate`` uses them."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def response_logprobs(model, input_ids, attention_mask, width: int) -> torch.Tensor:
+    """Log-probabilities of the response tokens (those after the first ``width`` positions)."""
+    keep = input_ids.shape[1] - width + 1
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions(attention_mask),
+                   logits_to_keep=keep).logits[:, :-1].float()
+    return torch.gather(F.log_softmax(logits, dim=-1), 2, input_ids[:, width:, None]).squeeze(-1)
+
+
+def response_values(critic, input_ids, attention_mask, width: int) -> torch.Tensor:
+    """The critic's value of the state before each response token."""
+    out = critic(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions(attention_mask))
+    return out.logits[:, width - 1:-1, 0].float()
+
+
+def load_models(config):
+    """(actor, reference or None, critic): reference is None with LoRA (the actor with adapters off)."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from ..models import load_causal_lm, resolve_model
+
+    dtype = None if config.dtype == "auto" else getattr(torch, config.dtype)
+    actor = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
+    path = resolve_model(config.model)
+    critic_config = AutoConfig.from_pretrained(path, num_labels=1, trust_remote_code=config.trust_remote_code)
+    critic_config.classifier_dropout = 0.0  # values must not be noisy between rollout and update
+    critic = AutoModelForTokenClassification.from_pretrained(
+        path, config=critic_config, dtype=dtype or "auto", trust_remote_code=config.trust_remote_code, use_safetensors=True,
+    )
+    if critic.config.pad_token_id is None:
+        critic.config.pad_token_id = actor.config.pad_token_id
+    if not config.lora:
+        reference = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
+        reference.requires_grad_(False)
+        return actor, reference.eval(), critic
+    from peft import LoraConfig, get_peft_model
+
+    def lora(task_type):
+        return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                          target_modules=config.lora_target_modules, task_type=task_type)
+
+    return get_peft_model(actor, lora("CAUSAL_LM")), None, get_peft_model(critic, lora("TOKEN_CLS"))
+
+
+@dataclass
+class Rollout:
+    input_ids: torch.Tensor  # prompt (left-padded) + response
+    attention_mask: torch.Tensor
+    mask: torch.Tensor  # response tokens that count
+    logprobs: torch.Tensor
+    values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+    def rows(self, index: torch.Tensor) -> "Rollout":
+        return Rollout(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+def left_pad(tokenizer, texts: list[str], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]  # the text holds its BOS
+    width = max(len(ids) for ids in encoded)
+    input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+        attention[row, width - len(ids):] = 1
+    return input_ids.to(device), attention.to(device)
+
+
+# ---------------------------------------------------------------------------------------- the recipe
+
+
+class PPORecipe:
+    def __init__(self, config, prompts, tokenizer, stop_strings: list[str], rewards=None):
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedType, set_seed
+
+        from ..cli import UserError
+
+        self.config, self.prompts, self.tokenizer, self.rewards = config, prompts, tokenizer, rewards
+        self.accelerator = Accelerator()
+        if self.accelerator.distributed_type == DistributedType.DEEPSPEED:
+            raise UserError("PPO under DeepSpeed is not supported yet (two trained models need two DeepSpeed "
+                               "plugins); use DDP (accelerate launch --multi_gpu) or algorithm: grpo")
+        set_seed(config.seed, device_specific=True)  # different samples per rank; DDP syncs the weights
+        self.main = self.accelerator.is_main_process
+        actor, self.reference, critic = load_models(config)
+        self.stop_ids = eos_ids(tokenizer, actor)
+        self.stop_strings = stop_strings
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.stop_ids)
+        actor_opt = torch.optim.AdamW([p for p in actor.parameters() if p.requires_grad], lr=config.actor_lr,
+                                      weight_decay=config.weight_decay)
+        critic_opt = torch.optim.AdamW([p for p in critic.parameters() if p.requires_grad], lr=config.critic_lr,
+                                       weight_decay=config.weight_decay)
+        self.actor, self.critic, self.actor_opt, self.critic_opt = self.accelerator.prepare(actor, critic, actor_opt, critic_opt)
+        if self.reference is not None:
+            self.reference.to(self.accelerator.device)
+        self.actor.eval()  # dropout off: old and new log-probs must come from the same function
+        self.critic.eval()
+        self.log_path = Path(config.output_dir) / "rl_log.jsonl"
+        self.order: list[int] = []
+        self.epoch = 0
+
+    # -- data
+
+    def next_batch(self) -> list:
+        """This rank's share of the next global batch; every rank shuffles alike, then takes its slice."""
+        acc, size = self.accelerator, self.config.batch_size
+        need = size * acc.num_processes
+        while len(self.order) < need:
+            extra = list(range(len(self.prompts)))
+            random.Random(self.config.seed + self.epoch).shuffle(extra)
+            self.order += extra
+            self.epoch += 1
+        chunk, self.order = self.order[:need], self.order[need:]
+        return [self.prompts[i] for i in chunk[acc.process_index * size:(acc.process_index + 1) * size]]
+
+    # -- one step
+
+    @torch.no_grad()
+    def rollout(self, batch, timer: dict) -> tuple[Rollout, list[float], list, dict[str, float]]:
+        config, device = self.config, self.accelerator.device
+        actor = self.accelerator.unwrap_model(self.actor)
+        started = time.perf_counter()
+        prompt_ids, prompt_mask = left_pad(self.tokenizer, [p.text for p in batch], self.pad_id, device)
+        sampling = dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None) if config.do_sample \
+            else dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+        output = actor.generate(
+            input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=config.max_new_tokens,
+            pad_token_id=self.pad_id, eos_token_id=sorted(self.stop_ids) or None,
+            stop_strings=self.stop_strings or None, tokenizer=self.tokenizer if self.stop_strings else None, **sampling,
+        )
+        width = prompt_ids.shape[1]
+        responses = output[:, width:]
+        mask = response_mask(self.tokenizer, responses, self.stop_ids, self.stop_strings).to(device)
+        timer["generate"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        texts = [completion_text(self.tokenizer, responses[row, :int(mask[row].sum())].tolist(), self.stop_strings, self.stop_ids)
+                 for row in range(len(batch))]
+        scores, verdicts = score_texts(texts, [p.gold for p in batch], [p.tools for p in batch], self.rewards, config.reward_clip)
+        timer["judge"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        attention = torch.cat([prompt_mask, mask.long()], dim=1)
+        logprobs = response_logprobs(actor, output, attention, width)
+        if self.reference is None:
+            with actor.disable_adapter():
+                ref_logprobs = response_logprobs(actor, output, attention, width)
+        else:
+            ref_logprobs = response_logprobs(self.reference, output, attention, width)
+        values = response_values(self.accelerator.unwrap_model(self.critic), output, attention, width)
+        rewards, kl = token_rewards(torch.tensor(scores, device=device), logprobs, ref_logprobs, mask, config.kl_coef)
+        advantages, returns = gae(rewards, values, mask, config.gamma, config.lam)
+        if config.whiten_advantages:
+            advantages = whiten(advantages, mask)
+        timer["score"] += time.perf_counter() - started
+        stats = {"kl": kl.sum(1).mean().item(), "response_length": mask.sum(1).mean().item()}
+        return Rollout(output, attention, mask, logprobs, values * mask, advantages, returns), scores, verdicts, stats
+
+    def update(self, data: Rollout, width: int) -> dict[str, float]:
+        config, acc = self.config, self.accelerator
+        sums = {"policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0}
+        count = 0
+        for _ in range(config.ppo_epochs):
+            for index in torch.randperm(len(data.mask)).split(config.mini_batch_size):
+                mb = data.rows(index)
+                logprobs = response_logprobs(self.actor, mb.input_ids, mb.attention_mask, width)
+                loss, clipped = policy_loss(logprobs, mb.logprobs, mb.advantages, mb.mask, config.clip_ratio)
+                acc.backward(loss)
+                acc.clip_grad_norm_(self.actor.parameters(), config.max_grad_norm)
+                self.actor_opt.step()
+                self.actor_opt.zero_grad()
+                values = response_values(self.critic, mb.input_ids, mb.attention_mask, width)
+                vloss = value_loss(values, mb.values, mb.returns, mb.mask, config.value_clip)
+                acc.backward(vloss)
+                acc.clip_grad_norm_(self.critic.parameters(), config.max_grad_norm)
+                self.critic_opt.step()
+                self.critic_opt.zero_grad()
+                sums["policy_loss"] += loss.item()
+                sums["value_loss"] += vloss.item()
+                sums["clip_fraction"] += clipped.item()
+                count += 1
+        return {k: v / count for k, v in sums.items()}
+
+    # -- bookkeeping
+
+    def gathered(self, local: dict[str, float], counts: list[int]) -> dict[str, Any]:
+        """Means over processes of the local figures, and category rates over all sequences."""
+        acc = self.accelerator
+        names = sorted(local)
+        means = acc.gather(torch.tensor([[local[n] for n in names]], device=acc.device, dtype=torch.float)).mean(0)
+        totals = acc.reduce(torch.tensor(counts, device=acc.device, dtype=torch.float), reduction="sum")
+        n = totals.sum().clamp(min=1)
+        return {**{k: round(v, 6) for k, v in zip(names, means.tolist())},
+                **{f"rate/{c}": round(r, 4) for c, r in zip(CATEGORIES, (totals / n).tolist())}}
+
+    def save(self, directory: Path) -> None:
+        acc = self.accelerator
+        acc.wait_for_everyone()
+        for model, target in ((self.actor, directory), (self.critic, directory / "critic")):
+            acc.unwrap_model(model).save_pretrained(target, is_main_process=self.main, state_dict=acc.get_state_dict(model),
+                                                    safe_serialization=True)
+        if self.main:
+            self.tokenizer.save_pretrained(directory)
+        acc.wait_for_everyone()
+
+    def train(self) -> list[dict[str, Any]]:
+        config = self.config
+        history = []
+        if self.main:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_path.write_text("")
+        for step in range(1, config.steps + 1):
+            timer = {"generate": 0.0, "judge": 0.0, "score": 0.0, "update": 0.0}
+            batch = self.next_batch()
+            data, scores, verdicts, stats = self.rollout(batch, timer)
+            started = time.perf_counter()
+            losses = self.update(data, data.input_ids.shape[1] - data.mask.shape[1])
+            timer["update"] += time.perf_counter() - started
+            local = {"reward": sum(scores) / len(scores), **stats, **losses, **{f"seconds/{k}": v for k, v in timer.items()}}
+            entry = {"step": step, **self.gathered(local, category_counts(verdicts))}
+            history.append(entry)
+            if self.main and (step % config.logging_steps == 0 or step == config.steps):
+                with self.log_path.open("a") as handle:
+                    handle.write(json.dumps(entry) + "\n")
+                print(f"step {step}/{config.steps}  reward {entry['reward']:+.3f}  kl {entry['kl']:.4f}  "
+                      f"policy {entry['policy_loss']:+.4f}  value {entry['value_loss']:.4f}  "
+                      f"clip {entry['clip_fraction']:.3f}  correct {entry['rate/correct']:.2f}  "
+                      f"format_error {entry['rate/format_error']:.2f}", flush=True)
+            if config.save_steps and step % config.save_steps == 0 and step < config.steps:
+                self.save(Path(config.output_dir) / f"checkpoint-{step}")
+        self.save(Path(config.output_dir))
+        return history
+
+
+def run_ppo(config, prompts, tokenizer, stop_strings, rewards=None) -> list[dict[str, Any]]:
+    """Train with PPO and save the actor to ``output_dir`` (critic in ``output_dir/critic``); returns the log."""
+    return PPORecipe(config, prompts, tokenizer, stop_strings, rewards).train()

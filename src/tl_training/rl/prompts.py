@@ -1,0 +1,65 @@
+"""Records -> RL prompts, each with its gold answers and its own candidate tools (DESIGN.md §2).
+
+- An eval case (a record with ``gold``) is one prompt: the whole conversation, then the generation prompt.
+- A trajectory gives one prompt per trained assistant turn that makes calls: the history up to that
+  turn, with the turn's calls as the only gold answer.  Untrained turns (MAE) and plain-text turns give
+  none: the reward grades calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..jsonl import Tally
+from ..record import is_trained, iter_assistant, message_calls
+from ..render import BUILTIN_TOOLS
+
+
+@dataclass(frozen=True)
+class RLPrompt:
+    id: str
+    text: str  # rendered prompt, ending with the assistant generation prompt
+    gold: list[list[dict[str, Any]]]
+    tools: list[dict[str, Any]]  # the candidate tools the model saw (the reward's tool list)
+
+
+def candidate_tools(record: dict[str, Any], renderer) -> list[dict[str, Any]]:
+    """The record's tools plus those the renderer adds to every prompt (the paper's ask_to_user, finish)."""
+    tools = list(record.get("tools") or [])
+    if getattr(renderer, "add_builtin_tools", False):
+        names = {t["function"]["name"] for t in tools}
+        tools += [t for t in BUILTIN_TOOLS if t["function"]["name"] not in names]
+    return tools
+
+
+def record_prompts(record: dict[str, Any], renderer) -> list[RLPrompt]:
+    tools = candidate_tools(record, renderer)
+    rid = str(record.get("id", ""))
+    if "gold" in record:
+        return [RLPrompt(rid, renderer.render_prompt(record), record["gold"], tools)]
+    prompts = []
+    for index, message in iter_assistant(record):
+        calls = message_calls(message)
+        if calls and is_trained(message):
+            prompts.append(RLPrompt(f"{rid}@{index}", renderer.render_prompt(record, upto=index), [calls], tools))
+    return prompts
+
+
+def build_prompts(records: Iterable[dict[str, Any]], renderer, tally: Tally, tokenizer=None,
+                  max_prompt_length: int | None = None) -> list[RLPrompt]:
+    """Every prompt of ``records``; records giving none and prompts over ``max_prompt_length`` tokens are
+    counted in ``tally`` (as rejections with a reason), not dropped silently."""
+    prompts = []
+    for record in records:
+        made = record_prompts(record, renderer)
+        if not made:
+            tally.reject("no trained assistant turn with calls", str(record.get("id", "")))
+        for prompt in made:
+            if max_prompt_length and tokenizer is not None:
+                length = len(tokenizer(prompt.text, add_special_tokens=False)["input_ids"])
+                if length > max_prompt_length:
+                    tally.reject(f"prompt longer than max_prompt_length={max_prompt_length}", prompt.id)
+                    continue
+            prompts.append(prompt)
+    return prompts
