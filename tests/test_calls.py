@@ -394,10 +394,13 @@ def test_parse_never_raises_on_callish_text(rng):
     assert_never_raises(random_callish_text(rng))
 
 
+VALID_STARTS = ["", "f(a=1)", "[f(a=1)", '{"name": "f"}', "Action: f\nAction Input: {}", "<tool_call>", "```json\n{"]
+
+
 @settings(max_examples=200, deadline=None, database=None)
-@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=3), st.integers(1_000, 20_000))
-def test_long_adversarial_inputs_parse_in_linear_time(pieces, repeat):
-    text = "".join(pieces) * repeat
+@given(st.sampled_from(VALID_STARTS), st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=3), st.integers(1_000, 20_000))
+def test_long_adversarial_inputs_parse_in_linear_time(start_text, pieces, repeat):
+    text = start_text + "".join(pieces) * repeat
     start = time.perf_counter()
     assert_never_raises(text)
     assert time.perf_counter() - start < 2.0  # linear scans take milliseconds; a regex catastrophe takes ages
@@ -406,7 +409,7 @@ def test_long_adversarial_inputs_parse_in_linear_time(pieces, repeat):
 def test_long_pathological_inputs_are_fast():
     for text in ["f(" * 50_000, "(" * 100_000, "'" * 100_000, "f(a='" + "\\'" * 50_000, '"""' + "\\" * 100_000,
                  "[{" * 50_000, "Action:\n" * 20_000, "<tool_call>" * 20_000, "a" * 100_000 + "(", "\n[ " * 30_000,
-                 "f(a=1)\n" * 10_000, "a." * 100_000 + "a(x=1)"]:
+                 "f(a=1)\n" * 10_000, "a." * 100_000 + "a(x=1)", "f(a=1)" + " " * 100_000 + "x", "[\n" + "\n" * 100_000]:
         start = time.perf_counter()
         assert_never_raises(text)
         assert time.perf_counter() - start < 2.0, text[:20]

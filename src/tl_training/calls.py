@@ -68,14 +68,17 @@ class _Fail(Exception):
 
 # ------------------------------------------------------------------------------------------ text scanning
 
-# Line starts only (re.M with a leading ^), so each pattern costs one cheap test per line.
-_PY_CALL_START = re.compile(r"^[ \t]*((?:\[[ \t]*)?[^\W\d][\w.]*\()", re.M)
-_JSON_START = re.compile(r"^[ \t]*([{]|\[\s*[{\]])", re.M)
-_CALL_START = re.compile(r"^[ \t]*(?:(?P<json>[{]|\[\s*[{\]])|(?P<python>(?:\[[ \t]*)?[^\W\d][\w.]*\())", re.M)
-_NEXT_PY_CALL = re.compile(r"[ \t\r\n]*[,;]?\s*(?=\[?[ \t]*[^\W\d][\w.]*\()")
+# A Python call opens with a (dotted) name and "(", or "[" before it; a JSON call with "{", "[{" or "[]".
+_PY_OPEN = r"(?:\[[ \t]*)?[^\W\d][\w.]*\("
+_JSON_OPEN = r"[{]|\[\s*[{\]]"
+# Line starts only (re.M with a leading ^), so each pattern costs one cheap test per line; possessive
+# quantifiers (*+) never backtrack over a run of blanks, which would make long inputs quadratic.
+_PY_CALL_START = re.compile(rf"^[ \t]*+({_PY_OPEN})", re.M)
+_JSON_START = re.compile(rf"^[ \t]*+({_JSON_OPEN})", re.M)
+_CALL_START = re.compile(rf"^[ \t]*+(?:(?P<json>{_JSON_OPEN})|(?P<python>{_PY_OPEN}))", re.M)
+_NEXT_PY_CALL = re.compile(rf"\s*+(?:[,;]\s*+)?(?={_PY_OPEN})")
 _TRAILER = re.compile(r"(?:\.[^\W\d]\w*)*[(\[]")
-_REACT_LINE = re.compile(r"^[ \t]*Action(?P<input>[ \t]+Input)?[ \t]*:", re.M)
-_ACTION_INPUT = re.compile(r"^[ \t]*Action[ \t]+Input[ \t]*:", re.M)
+_REACT_LINE = re.compile(r"^[ \t]*+Action(?P<input>[ \t]++Input)?[ \t]*+:", re.M)
 _BRACKET_OR_QUOTE = re.compile(r"""[()\[\]{}'"]""")
 # The rest of a string literal after its opening quote; alternatives are disjoint, so matching is linear.
 _STRING_REST = {
