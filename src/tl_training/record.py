@@ -82,65 +82,86 @@ def iter_assistant(record: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]
 # --------------------------------------------------------------------------------------------- validation
 
 
-def _require(cond: bool, message: str, field: str) -> None:
-    if not cond:
-        raise RecordError(message, field)
+# Field names are formatted only when a check fails: validation runs on every record of multi-GB files.
 
 
 def validate_call(call: Any, field: str) -> None:
-    _require(isinstance(call, dict), "a call must be an object", field)
-    _require(isinstance(call.get("name"), str) and call["name"] != "", "a call needs a non-empty string name", f"{field}.name")
-    _require(isinstance(call.get("arguments", {}), dict), "arguments must be a JSON object, not a string", f"{field}.arguments")
+    if not isinstance(call, dict):
+        raise RecordError("a call must be an object", field)
+    name = call.get("name")
+    if not isinstance(name, str) or not name:
+        raise RecordError("a call needs a non-empty string name", f"{field}.name")
+    if not isinstance(call.get("arguments", {}), dict):
+        raise RecordError("arguments must be a JSON object, not a string", f"{field}.arguments")
 
 
 def validate_tool(tool: Any, field: str) -> None:
-    _require(isinstance(tool, dict) and isinstance(tool.get("function"), dict), 'a tool is {"type": "function", "function": {...}}', field)
-    function = tool["function"]
-    _require(isinstance(function.get("name"), str) and function["name"] != "", "a tool needs a non-empty string name", f"{field}.function.name")
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict):
+        raise RecordError('a tool is {"type": "function", "function": {...}}', field)
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        raise RecordError("a tool needs a non-empty string name", f"{field}.function.name")
     params = function.get("parameters", {})
-    _require(isinstance(params, dict), "parameters must be a JSON schema object", f"{field}.function.parameters")
-    _require(isinstance(params.get("properties", {}), dict), "parameters.properties must be an object", f"{field}.function.parameters.properties")
+    if not isinstance(params, dict):
+        raise RecordError("parameters must be a JSON schema object", f"{field}.function.parameters")
+    if not isinstance(params.get("properties", {}), dict):
+        raise RecordError("parameters.properties must be an object", f"{field}.function.parameters.properties")
 
 
 def validate_message(message: Any, field: str) -> None:
-    _require(isinstance(message, dict), "a message must be an object", field)
+    if not isinstance(message, dict):
+        raise RecordError("a message must be an object", field)
     role = message.get("role")
-    _require(role in ROLES, f"role must be one of {', '.join(ROLES)}, got {role!r}", f"{field}.role")
+    if role not in ROLES:
+        raise RecordError(f"role must be one of {', '.join(ROLES)}, got {role!r}", f"{field}.role")
     content = message.get("content")
-    _require(content is None or isinstance(content, str), "content must be a string", f"{field}.content")
+    if content is not None and not isinstance(content, str):
+        raise RecordError("content must be a string", f"{field}.content")
     calls = message.get("tool_calls")
     if calls is not None:
-        _require(role == "assistant", "only assistant messages carry tool_calls", f"{field}.tool_calls")
-        _require(isinstance(calls, list), "tool_calls must be a list", f"{field}.tool_calls")
+        if role != "assistant":
+            raise RecordError("only assistant messages carry tool_calls", f"{field}.tool_calls")
+        if not isinstance(calls, list):
+            raise RecordError("tool_calls must be a list", f"{field}.tool_calls")
         for j, tool_call in enumerate(calls):
-            where = f"{field}.tool_calls[{j}]"
-            _require(isinstance(tool_call, dict) and isinstance(tool_call.get("function"), dict), 'a tool call is {"type": "function", "function": {...}}', where)
-            validate_call(tool_call["function"], f"{where}.function")
-    if "train" in message:
-        _require(isinstance(message["train"], bool), "train must be true or false", f"{field}.train")
+            function = tool_call.get("function") if isinstance(tool_call, dict) else None
+            if not isinstance(function, dict):
+                raise RecordError('a tool call is {"type": "function", "function": {...}}', f"{field}.tool_calls[{j}]")
+            validate_call(function, f"{field}.tool_calls[{j}].function")
+    if "train" in message and not isinstance(message["train"], bool):
+        raise RecordError("train must be true or false", f"{field}.train")
 
 
 def validate_gold(gold: Any) -> None:
-    _require(isinstance(gold, list) and gold != [], "gold is a non-empty list of acceptable answers", "gold")
+    if not isinstance(gold, list) or not gold:
+        raise RecordError("gold is a non-empty list of acceptable answers", "gold")
     for i, answer in enumerate(gold):
-        _require(isinstance(answer, list), "each acceptable answer is a list of calls", f"gold[{i}]")
+        if not isinstance(answer, list):
+            raise RecordError("each acceptable answer is a list of calls", f"gold[{i}]")
         for j, call in enumerate(answer):
             validate_call(call, f"gold[{i}][{j}]")
 
 
 def validate_record(record: Any) -> dict[str, Any]:
     """Check a record against DESIGN.md §2 and return it; raise RecordError naming the bad field."""
-    _require(isinstance(record, dict), "a record must be a JSON object", "")
-    _require(isinstance(record.get("id"), str) and record["id"] != "", "a record needs a non-empty string id", "id")
+    if not isinstance(record, dict):
+        raise RecordError("a record must be a JSON object", "")
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise RecordError("a record needs a non-empty string id", "id")
     tools = record.get("tools", [])
-    _require(isinstance(tools, list), "tools must be a list", "tools")
+    if not isinstance(tools, list):
+        raise RecordError("tools must be a list", "tools")
     for i, tool in enumerate(tools):
         validate_tool(tool, f"tools[{i}]")
     messages = record.get("messages")
-    _require(isinstance(messages, list) and messages != [], "messages must be a non-empty list", "messages")
+    if not isinstance(messages, list) or not messages:
+        raise RecordError("messages must be a non-empty list", "messages")
     for i, message in enumerate(messages):
         validate_message(message, f"messages[{i}]")
     if "gold" in record:
         validate_gold(record["gold"])
-    _require(isinstance(record.get("meta", {}), dict), "meta must be an object", "meta")
+    if not isinstance(record.get("meta", {}), dict):
+        raise RecordError("meta must be an object", "meta")
     return record
