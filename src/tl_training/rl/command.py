@@ -51,7 +51,7 @@ def run(args) -> int:
     except (ModelNotFound, RecordError, OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
     if main:
-        print(f"records: {tally.summary()}; RL prompts: {len(prompts)} ({renderer.name} format, calls in {renderer.call_syntax})")
+        print(f"records: {tally.summary().replace('written', 'used')}\nRL prompts: {len(prompts)} ({renderer.name} format, calls in {renderer.call_syntax})")
     if not prompts:
         raise UserError("no RL prompt in train_files (eval cases with gold, or trajectories with trained calls)")
 

@@ -1,0 +1,215 @@
+"""PPO of IRM: the pure pieces against hand computations, prompts, config, a seeded learning test on the
+toy task, and a two-process ``accelerate launch --cpu`` run that writes a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import torch
+
+from tl_training.jsonl import Tally
+from tl_training.render import get_renderer
+from tl_training.rl.config import load_config
+from tl_training.rl.ppo import gae, policy_loss, response_mask, token_rewards, value_loss, whiten
+from tl_training.rl.prompts import build_prompts
+from tl_training.rl.reward import clip_reward, score_texts
+from tl_training.rl.toy import save_toy_model, toy_records
+
+# ----------------------------------------------------------------------------------- hand computations
+
+
+def test_reward_is_clipped_both_ways():
+    assert clip_reward(7.0, 5.0) == 5.0
+    assert clip_reward(-9.0, 5.0) == -5.0
+    assert clip_reward(-1.5, 5.0) == -1.5
+    rewards, verdicts = score_texts(["alpha()", "gamma()"], [[[{"name": "alpha", "arguments": {}}]]] * 2,
+                                    [["alpha", "beta"]] * 2, clip=1.0)
+    assert rewards == [1.0, -1.0]  # correct = +1; hallucination = -2 clipped to -1
+    assert [v.category for v in verdicts] == ["correct", "tool_hallucination"]
+
+
+def test_token_rewards_kl_on_every_token_and_score_on_the_last():
+    logprobs = torch.tensor([[-1.0, -2.0, -0.5], [-1.0, -1.0, -1.0]])
+    ref = torch.tensor([[-1.5, -1.0, -0.5], [-2.0, -1.0, -9.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    rewards, kl = token_rewards(torch.tensor([1.0, -2.0]), logprobs, ref, mask, kl_coef=0.4)
+    assert torch.allclose(kl, torch.tensor([[0.5, -1.0, 0.0], [1.0, 0.0, 0.0]]))
+    expected = torch.tensor([[-0.2, 0.4, 0.0 + 1.0], [-0.4, 0.0 - 2.0, 0.0]])
+    assert torch.allclose(rewards, expected)
+
+
+def test_gae_matches_hand_computation():
+    rewards = torch.tensor([[0.0, 0.0, 1.0]])
+    values = torch.tensor([[0.5, 0.2, 0.4]])
+    mask = torch.ones(1, 3)
+    gamma, lam = 0.9, 0.5
+    d2 = 1.0 - 0.4
+    d1 = 0.0 + gamma * 0.4 - 0.2
+    d0 = 0.0 + gamma * 0.2 - 0.5
+    a2 = d2
+    a1 = d1 + gamma * lam * a2
+    a0 = d0 + gamma * lam * a1
+    advantages, returns = gae(rewards, values, mask, gamma, lam)
+    assert torch.allclose(advantages, torch.tensor([[a0, a1, a2]]))
+    assert torch.allclose(returns, torch.tensor([[a0 + 0.5, a1 + 0.2, a2 + 0.4]]))
+
+
+def test_gae_ends_the_episode_at_the_mask():
+    rewards = torch.tensor([[0.0, 2.0, 0.0, 0.0]])
+    values = torch.tensor([[1.0, 1.0, 5.0, 5.0]])  # values past the stop must not leak in
+    mask = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    advantages, returns = gae(rewards, values, mask, gamma=1.0, lam=0.95)
+    assert torch.allclose(advantages, torch.tensor([[0.95 * 1.0 + 0.0, 1.0, 0.0, 0.0]]))
+    assert torch.allclose(returns, torch.tensor([[1.95, 2.0, 0.0, 0.0]]))
+
+
+def test_whiten_uses_only_unmasked_entries():
+    x = torch.tensor([[1.0, 3.0, 100.0]])
+    out = whiten(x, torch.tensor([[1.0, 1.0, 0.0]]))
+    assert torch.allclose(out, torch.tensor([[-1.0, 1.0, 0.0]]), atol=1e-4)
+
+
+def test_policy_loss_clips_the_ratio():
+    old = torch.zeros(1, 2)
+    new = torch.log(torch.tensor([[1.5, 0.5]]))  # ratios 1.5 and 0.5
+    advantages = torch.tensor([[1.0, -1.0]])
+    loss, clipped = policy_loss(new, old, advantages, torch.ones(1, 2), clip=0.2)
+    # token 0: max(-1.5, -1.2) = -1.2 (clipped); token 1: max(0.5, 0.8) = 0.8 (clipped)
+    assert loss.item() == pytest.approx((-1.2 + 0.8) / 2)
+    assert clipped.item() == 1.0
+    loss, clipped = policy_loss(torch.log(torch.tensor([[1.1, 0.5]])), old, torch.tensor([[1.0, 1.0]]), torch.ones(1, 2), 0.2)
+    assert loss.item() == pytest.approx((-1.1 - 0.5) / 2) and clipped.item() == 0.0
+
+
+def test_value_loss_takes_the_larger_error():
+    old = torch.tensor([[0.0, 0.0]])
+    new = torch.tensor([[1.0, 0.1]])
+    returns = torch.tensor([[1.0, 1.0]])
+    loss = value_loss(new, old, returns, torch.ones(1, 2), clip=0.2)
+    # token 0: unclipped error 0, clipped value 0.2 -> 0.64; token 1: 0.81 both ways
+    assert loss.item() == pytest.approx(0.5 * (0.64 + 0.81) / 2)
+
+
+class _CharTokenizer:
+    """Token id i is character chr(97 + i); decode joins them (enough for the stop logic)."""
+
+    def decode(self, ids):
+        return "".join(chr(97 + i) for i in ids)
+
+
+def test_response_mask_stops_at_eos_and_stop_strings():
+    eos = 25  # 'z'
+    responses = torch.tensor([[0, 1, eos, 3], [2, 3, 4, 5], [0, 0, 0, 0]])  # 'abz d', 'cdef', 'aaaa'
+    mask = response_mask(_CharTokenizer(), responses, {eos}, ["de"])
+    assert mask.tolist() == [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 1]]
+
+
+# ----------------------------------------------------------------------------------- prompts and config
+
+
+def test_prompts_from_eval_cases_and_trajectories():
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}]
+    case = {"id": "c", "tools": tools, "messages": [{"role": "user", "content": "q"}], "gold": [[{"name": "f", "arguments": {"x": 1}}]]}
+    call = {"type": "function", "function": {"name": "f", "arguments": {"x": 2}}}
+    trajectory = {"id": "t", "tools": tools, "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "", "tool_calls": [call], "train": False, "mae_reason": "x"},
+        {"role": "tool", "name": "f", "content": "error"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "name": "f", "content": "ok"},
+        {"role": "assistant", "content": "done"}]}
+    plain = {"id": "p", "tools": tools, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    renderer = get_renderer("paper")
+    tally = Tally()
+    prompts = build_prompts([case, trajectory, plain], renderer, tally)
+    assert [p.id for p in prompts] == ["c", "t@3"]
+    assert prompts[0].gold == case["gold"] and prompts[1].gold == [[{"name": "f", "arguments": {"x": 2}}]]
+    assert prompts[1].text == renderer.render_prompt(trajectory, upto=3)
+    assert [t["function"]["name"] for t in prompts[1].tools] == ["f", "ask_to_user", "finish"]  # the paper adds both
+    assert tally.rejected == 1 and "no trained assistant turn with calls" in tally.reasons
+
+
+def test_config_reads_yaml_overrides_and_names_bad_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("algorithm: ppo\noutput_dir: out\ntrain_files: a.jsonl\nactor_lr: 1e-6\n")
+    config = load_config(path, ["critic_lr=2e-7", "steps=3"])
+    assert (config.actor_lr, config.critic_lr, config.steps, config.train_files) == (1e-6, 2e-7, 3, ["a.jsonl"])
+    assert (config.kl_coef, config.gamma, config.lam, config.clip_ratio, config.reward_clip) == (0.4, 1.0, 0.95, 0.2, 5.0)
+    with pytest.raises(ValueError, match="unknown config key.*kl_cof"):
+        load_config(path, ["kl_cof=0.1"])
+    with pytest.raises(ValueError, match="algorithm"):
+        load_config(path, ["algorithm=dpo"])
+    with pytest.raises(ValueError, match="steps: expected a number"):
+        load_config(path, ["steps=many"])
+
+
+def test_example_configs_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    for name in ("rl_ppo_example.yaml", "rl_grpo_example.yaml", "paper/ppo_codellama7b.yaml"):
+        load_config(root / name)
+
+
+# ----------------------------------------------------------------------------------- training runs
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """The toy task on disk and a tiny model warm-started on it (picks its tool by chance)."""
+    torch.set_num_threads(1)  # tiny tensors: more threads only contend on a shared CI machine
+    root = tmp_path_factory.mktemp("toy")
+    records = toy_records(32)
+    (root / "toy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    save_toy_model(root / "model", records, warm_steps=60)
+    return root
+
+
+def _toy_config(toy, tmp_path, *overrides):
+    return load_config(None, [f"output_dir={tmp_path / 'out'}", f"model={toy / 'model'}", f"train_files={toy / 'toy.jsonl'}",
+                              "prompt_format=paper", "max_new_tokens=8", *overrides])
+
+
+def test_ppo_raises_the_mean_reward(toy, tmp_path):
+    from tl_training.models import load_tokenizer
+    from tl_training.rl.command import load_prompts
+    from tl_training.rl.ppo import run_ppo
+
+    config = _toy_config(toy, tmp_path, "steps=24", "batch_size=8", "mini_batch_size=4", "ppo_epochs=2", "do_sample=true",
+                         "actor_lr=3e-4", "critic_lr=1e-3", "kl_coef=0.05", "seed=0")
+    tokenizer = load_tokenizer(config.model)
+    renderer = get_renderer("paper", tokenizer)
+    prompts, _ = load_prompts(config, tokenizer, renderer)
+    history = run_ppo(config, prompts, tokenizer, renderer.stop_strings)
+    first = sum(e["reward"] for e in history[:6]) / 6
+    last = sum(e["reward"] for e in history[-6:]) / 6
+    assert last > first + 0.4, [e["reward"] for e in history]
+    assert set(history[-1]) >= {"kl", "value_loss", "policy_loss", "clip_fraction", "rate/correct", "rate/wrong_tool"}
+    assert sum(v for k, v in history[-1].items() if k.startswith("rate/")) == pytest.approx(1.0, abs=1e-3)
+    out = tmp_path / "out"
+    assert (out / "model.safetensors").is_file() and (out / "critic" / "model.safetensors").is_file()
+    assert len((out / "rl_log.jsonl").read_text().splitlines()) == 24
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None, reason="the accelerate launcher is not on PATH")
+def test_ppo_two_processes_under_accelerate_launch(toy, tmp_path):
+    out = tmp_path / "ddp"
+    command = [
+        "accelerate", "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no", "-m", "tl_training", "rl", f"output_dir={out}", f"model={toy / 'model'}",
+        f"train_files={toy / 'toy.jsonl'}", "prompt_format=paper", "max_new_tokens=8", "steps=2", "batch_size=2",
+        "mini_batch_size=1", "actor_lr=1e-4", "critic_lr=1e-4", "do_sample=true",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("step 2/2") == 1, done.stdout  # rank 0 alone logs
+    assert (out / "model.safetensors").is_file() and (out / "critic" / "model.safetensors").is_file()
+    report = json.loads((out / "rl_report.json").read_text())
+    assert report["steps"] == 2 and len(report["log"]) == 2
+    # category rates are over both ranks' sequences: 2 per rank -> multiples of 1/4
+    assert all((4 * v) == pytest.approx(round(4 * v)) for k, v in report["log"][0].items() if k.startswith("rate/"))
