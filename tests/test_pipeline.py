@@ -23,31 +23,33 @@ def test_quick_pipeline_runs_end_to_end_then_resumes(tmp_path, bfcl_installed, c
     assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}"]) == 0
     quick = tmp_path / "run-quick"
     done = _markers(quick)
-    assert set(done) == {"data", "mae", "sft", "eval"}  # rl is off in the demo until the rl stage lands
+    assert set(done) == {"data", "mae", "sft", "rl", "eval"}
+    assert done["rl"]["metrics"]["algorithm"] == "ppo" and done["rl"]["metrics"]["steps"] == 2
     assert done["data"]["metrics"]["train_records"] == 12
     assert done["mae"]["metrics"]["trajectories"] == 12
-    assert done["sft"]["metrics"]["steps"] == 6
+    assert done["sft"]["metrics"]["steps"] == 4
     assert (quick / "sft" / "model" / "model.safetensors").is_file()
     assert not list((quick / "sft" / "model").glob("checkpoint-*"))  # freed once the stage is done
-    for model in ("base", "sft"):
+    for model in ("base", "sft", "rl"):
         results = json.loads((quick / "eval" / model / "results.json").read_text())
         assert results["benchmarks"]["bfcl:simple_python"]["cases"] == 3
     report = (quick / "report.md").read_text()
-    assert "| base TS / PI / CF | sft TS / PI / CF |" in report and "curves.png" in report
+    assert "| base TS / PI / CF | sft TS / PI / CF | rl TS / PI / CF |" in report and "curves.png" in report
     assert (quick / "curves.png").is_file()
 
     # Unchanged config: every stage is skipped and keeps its marker.
     capsys.readouterr()
     assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}"]) == 0
     assert _markers(quick) == done
-    assert capsys.readouterr().err.count("done before") == 4
+    assert capsys.readouterr().err.count("done before") == 5
 
     # A changed eval section reruns eval only; the earlier stages' hashes do not depend on it.
-    assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}", "eval.limit=2"]) == 0
+    assert main(["pipeline", "--config", str(DEMO), "--quick", f"run_dir={run_dir}", "eval.limit=2",
+                 "eval.models=[rl]"]) == 0
     again = _markers(quick)
-    assert {s: again[s] for s in ("data", "mae", "sft")} == {s: done[s] for s in ("data", "mae", "sft")}
+    assert {s: again[s] for s in ("data", "mae", "sft", "rl")} == {s: done[s] for s in ("data", "mae", "sft", "rl")}
     assert again["eval"]["hash"] != done["eval"]["hash"]
-    assert again["eval"]["metrics"]["sft"]["bfcl:simple_python"]["cases"] == 2
+    assert again["eval"]["metrics"]["rl"]["bfcl:simple_python"]["cases"] == 2 and "sft" not in again["eval"]["metrics"]
 
 
 def _small_config(tmp_path: Path, *extra: str):

@@ -12,8 +12,9 @@ import time
 # --quick: the same job on a tiny random model and a handful of records, about a minute on 2 CPU cores.
 QUICK_OVERRIDES = [
     "model=tiny", "data.n=12", "data.eval_n=6",
-    "sft.max_steps=6", "sft.per_device_train_batch_size=2", "sft.gradient_accumulation_steps=1",
+    "sft.max_steps=4", "sft.per_device_train_batch_size=2", "sft.gradient_accumulation_steps=1",
     "sft.learning_rate=0.001", "sft.max_length=2048", "sft.save_steps=3", "sft.logging_steps=2",
+    "rl.steps=2", "rl.batch_size=2", "rl.mini_batch_size=1", "rl.max_new_tokens=16",
     "eval.limit=3", "eval.max_new_tokens=32",
 ]
 

@@ -153,8 +153,10 @@ def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, d
               "output_dir": str(model_dir), "seed": cfg.seed}
     values.update(cfg.stage_fields("rl"))
     call_command(["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
-    reports = sorted(model_dir.glob("*report*.json"))
-    return {"model": str(model_dir)}, json.loads(reports[0].read_text()) if reports else {}
+    report = json.loads((model_dir / "rl_report.json").read_text())
+    rewards = [entry["reward"] for entry in report["log"]]
+    metrics = {k: report[k] for k in ("algorithm", "prompts", "steps", "seconds")}
+    return {"model": str(model_dir)}, metrics | ({"reward_first": rewards[0], "reward_last": rewards[-1]} if rewards else {})
 
 
 def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> tuple[list[str], list[str]]:
