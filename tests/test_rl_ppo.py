@@ -213,3 +213,23 @@ def test_ppo_two_processes_under_accelerate_launch(toy, tmp_path):
     assert report["steps"] == 2 and len(report["log"]) == 2
     # category rates are over both ranks' sequences: 2 per rank -> multiples of 1/4
     assert all((4 * v) == pytest.approx(round(4 * v)) for k, v in report["log"][0].items() if k.startswith("rate/"))
+
+
+def test_ppo_with_lora_uses_the_disabled_adapter_as_reference(toy, tmp_path):
+    from tl_training.models import load_tokenizer
+    from tl_training.rl.command import load_prompts
+    from tl_training.rl.ppo import PPORecipe
+
+    config = _toy_config(toy, tmp_path, "steps=2", "batch_size=4", "mini_batch_size=2", "lora=true", "lora_r=4",
+                         "actor_lr=1e-2", "critic_lr=1e-3", "do_sample=true")
+    tokenizer = load_tokenizer(config.model)
+    renderer = get_renderer("paper", tokenizer)
+    prompts, _ = load_prompts(config, tokenizer, renderer)
+    recipe = PPORecipe(config, prompts, tokenizer, renderer.stop_strings)
+    assert recipe.reference is None  # no third model: the actor with adapters off
+    history = recipe.train()
+    # the first rollout comes from the untouched adapters (LoRA B starts at 0): actor == reference, KL 0
+    assert history[0]["kl"] == pytest.approx(0.0, abs=1e-6)
+    assert history[1]["kl"] != pytest.approx(0.0, abs=1e-6)  # after an update at a high learning rate they differ
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+    assert (tmp_path / "out" / "critic" / "adapter_model.safetensors").is_file()

@@ -153,11 +153,13 @@ def load_models(config):
         return actor, reference.eval(), critic
     from peft import LoraConfig, get_peft_model
 
-    def lora(task_type):
+    def lora(task_type, **extra):
         return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=config.lora_target_modules, task_type=task_type)
+                          target_modules=config.lora_target_modules, task_type=task_type, **extra)
 
-    return get_peft_model(actor, lora("CAUSAL_LM")), None, get_peft_model(critic, lora("TOKEN_CLS"))
+    # The critic's new value head trains in full (TOKEN_CLS keeps it in modules_to_save), so no adapter on it.
+    critic = get_peft_model(critic, lora("TOKEN_CLS", exclude_modules=["score", "classifier"]))
+    return get_peft_model(actor, lora("CAUSAL_LM")), None, critic
 
 
 @dataclass
