@@ -154,3 +154,29 @@ def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
     assert "- +pkt: bench +25.0" in text
     one_seed = summarize({"standard_sft": {0: figures(10.0)}})
     assert one_seed["standard_sft"]["bench"]["CF"]["sd"] is None
+
+
+def test_stage_values_layer_defaults_recipe_wiring_and_section(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: 1.0e-6\nlogging_steps: 1\nmodel: codellama/CodeLlama-7b-hf\nseed: 42\n")
+    config = _small_config(tmp_path, f"sft.config={recipe}", "sft.enabled=true", "sft.learning_rate=2.0e-5")
+    values = stages.stage_values(config, "sft", {"logging_steps": 5, "report_to": "none"},
+                                 {"model": "runs/base", "seed": 3})
+    assert values == {"logging_steps": 1, "report_to": "none", "learning_rate": 2.0e-5, "model": "runs/base", "seed": 3}
+    before = config.stage_hash("sft", [])
+    recipe.write_text("learning_rate: 3.0e-6\n")
+    assert config.stage_hash("sft", []) != before  # an edited recipe file reruns the stage
+    with pytest.raises(PipelineConfigError, match="field sft.config: stage config"):
+        _small_config(tmp_path, "sft.config=missing.yaml")
+
+
+def test_launch_runs_the_stage_command_as_a_child_process_and_reports_its_failure(tmp_path):
+    import sys
+
+    from tl_training.cli import UserError
+
+    out = tmp_path / "records.jsonl"
+    stages.launch_command(sys.executable, ["synth", "-o", str(out), "--n", "2"])
+    assert stages.count_lines(out) == 2
+    with pytest.raises(UserError, match="exited with 2"):
+        stages.launch_command(sys.executable, ["synth", "-o", str(out), "--n", "0"])

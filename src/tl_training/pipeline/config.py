@@ -59,6 +59,10 @@ class PipelineConfig:
             raise PipelineConfigError(f"{where}: field data.input: required with data.source: {source}")
         if source == "convert" and not self.data.get("format"):
             raise PipelineConfigError(f"{where}: field data.format: the converter (tl-training convert --from) to use")
+        for key in ("sft", "rl"):
+            recipe = getattr(self, key).get("config")
+            if recipe is not None and not Path(str(recipe)).is_file():
+                raise PipelineConfigError(f"{where}: field {key}.config: stage config {recipe} not found")
         models = self.eval.get("models", ["sft", "rl"])
         if not isinstance(models, list) or set(models) - set(EVAL_MODELS):
             raise PipelineConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
@@ -75,7 +79,9 @@ class PipelineConfig:
 
     def stage_hash(self, stage: str, upstream: list[str]) -> str:
         """What decides a stage's output: its section, the shared fields, and the hashes it builds on."""
-        payload = {"stage": stage, "section": getattr(self, stage), "model": self.model,
+        section = getattr(self, stage)
+        recipe = Path(section["config"]).read_text() if isinstance(section.get("config"), str) else None
+        payload = {"stage": stage, "section": section, "recipe": recipe, "model": self.model,
                    "prompt_format": self.prompt_format, "seed": self.seed, "upstream": upstream}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -38,6 +38,24 @@ def call_command(argv: list[str]) -> int:
     return code
 
 
+def launch_command(launch: str | None, argv: list[str]) -> None:
+    """Run a training stage in-process, or under ``launch`` (e.g. ``accelerate launch --config_file
+    configs/accelerate/deepspeed_zero2.yaml --num_processes 4``) as a child process on several devices."""
+    if not launch:
+        call_command(argv)
+        return
+    import shlex
+    import subprocess
+
+    from ..cli import UserError
+
+    command = [*shlex.split(launch), "-m", "tl_training", *argv]
+    print(f"pipeline: {shlex.join(command)}", file=sys.stderr)
+    code = subprocess.call(command)
+    if code:
+        raise UserError(f"stage command {shlex.join(command)} exited with {code}")
+
+
 def count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(1 for line in handle if line.strip())
@@ -107,6 +125,14 @@ def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
     return {"train": str(train)}, metrics
 
 
+def stage_values(cfg: PipelineConfig, stage: str, defaults: dict, wiring: dict) -> dict[str, Any]:
+    """A training stage's config: pipeline defaults < the stage YAML named by ``config`` (e.g. a paper
+    recipe) < the pipeline's wiring (model, data, output, seed) < the fields written in the section."""
+    fields = cfg.stage_fields(stage)
+    recipe = yaml.safe_load(Path(fields.pop("config")).read_text()) if "config" in fields else {}
+    return {**defaults, **(recipe or {}), **wiring, **fields}
+
+
 def _write_stage_yaml(path: Path, values: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
@@ -128,31 +154,26 @@ def _keep_log_drop_checkpoints(model_dir: Path) -> None:
 
 def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
     model_dir = out / "model"
-    values = {"model": ctx["base_model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
-              "output_dir": str(model_dir), "seed": cfg.seed, "report_to": "none", "logging_steps": 5,
-              "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
-    values.update(cfg.stage_fields("sft"))
+    defaults = {"report_to": "none", "logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
+    wiring = {"model": ctx["base_model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
+              "output_dir": str(model_dir), "seed": cfg.seed}
+    values = stage_values(cfg, "sft", defaults, wiring)
+    launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
         values["resume_from_checkpoint"] = True
-    call_command(["sft", "--config", str(_write_stage_yaml(out / "sft.yaml", values))])
+    launch_command(launch, ["sft", "--config", str(_write_stage_yaml(out / "sft.yaml", values))])
     _keep_log_drop_checkpoints(model_dir)
     report = json.loads((model_dir / "sft_report.json").read_text())
     return {"model": str(model_dir)}, {k: report[k] for k in ("train_loss", "steps", "seconds", "pkt", "tokens_per_second")}
 
 
 def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    import importlib.util
-
-    from ..cli import UserError
-
-    if importlib.util.find_spec("tl_training.rl") is None:
-        raise UserError("the rl stage is enabled but this installation has no 'tl-training rl' command "
-                        "(tl_training.rl); set rl.enabled: false")
     model_dir = out / "model"
-    values = {"model": ctx["sft"]["model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
+    wiring = {"model": ctx["sft"]["model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
               "output_dir": str(model_dir), "seed": cfg.seed}
-    values.update(cfg.stage_fields("rl"))
-    call_command(["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
+    values = stage_values(cfg, "rl", {}, wiring)
+    launch = values.pop("launch", None)
+    launch_command(launch, ["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
     report = json.loads((model_dir / "rl_report.json").read_text())
     rewards = [entry["reward"] for entry in report["log"]]
     metrics = {k: report[k] for k in ("algorithm", "prompts", "steps", "seconds")}
