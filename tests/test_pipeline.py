@@ -108,6 +108,7 @@ def test_sample_lines_is_seeded_and_keeps_file_order(tmp_path):
     ("run_dir: x\neval: {models: [sft, final]}\n", [], "field eval.models"),
     ("run_dir: x\nsft: {enabled: maybe}\n", [], "field sft.enabled"),
     ("run_dir: x\n", ["sft.max_steps"], "is not key=value"),
+    ("run_dir: x\ndata: {eval_N: 3}\n", [], "unknown field(s) data.eval_N"),
 ])
 def test_config_errors_name_the_file_and_field(tmp_path, content, overrides, message):
     path = tmp_path / "c.yaml"
@@ -115,6 +116,13 @@ def test_config_errors_name_the_file_and_field(tmp_path, content, overrides, mes
     with pytest.raises(PipelineConfigError, match=None) as info:
         load_config(path, overrides)
     assert message in str(info.value)
+
+
+def test_missing_data_input_names_the_field(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"run_dir: {tmp_path / 'run'}\ndata: {{source: file, input: {tmp_path / 'none.jsonl'}}}\n")
+    assert main(["pipeline", "--config", str(path)]) == 2
+    assert f"field data.input: {tmp_path / 'none.jsonl'} not found" in capsys.readouterr().err
 
 
 def test_bad_config_is_a_one_line_error_exit_2(tmp_path, capsys):

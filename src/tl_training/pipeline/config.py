@@ -20,6 +20,8 @@ import yaml
 STAGES = ("data", "mae", "sft", "rl", "eval")
 DATA_SOURCES = ("synth", "convert", "file")
 EVAL_MODELS = ("base", "sft", "rl")
+DATA_FIELDS = ("enabled", "source", "seed", "n", "error_rate", "eval_n", "format", "input", "exclude_queries",
+               "sample", "eval_cases")
 
 
 class PipelineConfigError(ValueError):
@@ -52,6 +54,9 @@ class PipelineConfig:
         if not self.enabled("data"):
             raise PipelineConfigError(f"{where}: field data.enabled: the data stage cannot be off (data.source: file "
                                       "reuses a record file)")
+        unknown = sorted(set(self.data) - set(DATA_FIELDS))
+        if unknown:
+            raise PipelineConfigError(f"{where}: unknown field(s) data.{', data.'.join(unknown)}; known: {', '.join(DATA_FIELDS)}")
         source = self.data.get("source", "synth")
         if source not in DATA_SOURCES:
             raise PipelineConfigError(f"{where}: field data.source: one of {', '.join(DATA_SOURCES)}, got {source!r}")

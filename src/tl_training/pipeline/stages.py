@@ -87,6 +87,10 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
             outputs["eval_cases"] = str(cases)
             metrics["eval_cases"] = count_lines(cases)
     else:
+        if not Path(data["input"]).exists():
+            from ..cli import UserError
+
+            raise UserError(f"{cfg.source}: field data.input: {data['input']} not found")
         converted = out / "converted.jsonl" if data.get("sample") else train
         if source == "convert":
             argv = ["convert", "--from", data["format"], str(data["input"]), "-o", str(converted)]
