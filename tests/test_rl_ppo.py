@@ -131,6 +131,15 @@ def test_prompts_from_eval_cases_and_trajectories():
     assert prompts[1].text == renderer.render_prompt(trajectory, upto=3)
     assert [t["function"]["name"] for t in prompts[1].tools] == ["f", "ask_to_user", "finish"]  # the paper adds both
     assert tally.rejected == 1 and "no trained assistant turn with calls" in tally.reasons
+    assert tally.written == 2
+
+    from tl_training.tiny import build_tokenizer
+
+    tokenizer, tally = build_tokenizer(), Tally()
+    longest = max(len(tokenizer(p.text)["input_ids"]) for p in prompts)
+    kept = build_prompts([case, trajectory], renderer, tally, tokenizer, max_prompt_length=longest - 1)
+    assert len(kept) == 1 and tally.written == 1  # the longer prompt is counted, not silently dropped
+    assert tally.reasons == {f"prompt longer than max_prompt_length={longest - 1}": 1}
 
 
 def test_config_reads_yaml_overrides_and_names_bad_keys(tmp_path):

@@ -48,16 +48,15 @@ def record_prompts(record: dict[str, Any], renderer) -> list[RLPrompt]:
 
 def build_prompts(records: Iterable[dict[str, Any]], renderer, tally: Tally, tokenizer=None,
                   max_prompt_length: int | None = None) -> list[RLPrompt]:
-    """Every prompt of ``records``; records giving none and prompts over ``max_prompt_length`` tokens are
-    counted in ``tally`` (as rejections with a reason), not dropped silently; ``written`` counts the
-    records that gave a prompt."""
+    """Every prompt of ``records``.  Counted in ``tally``, not dropped silently: records giving no prompt
+    and prompts over ``max_prompt_length`` tokens (one rejection each, with the reason); ``written``
+    counts the records that gave at least one kept prompt."""
     prompts = []
     for record in records:
         made = record_prompts(record, renderer)
         if not made:
             tally.reject("no trained assistant turn with calls", str(record.get("id", "")))
-        else:
-            tally.written += 1  # records that gave at least one prompt
+        kept = 0
         for prompt in made:
             if max_prompt_length and tokenizer is not None:
                 length = len(tokenizer(prompt.text, add_special_tokens=False)["input_ids"])
@@ -65,4 +64,6 @@ def build_prompts(records: Iterable[dict[str, Any]], renderer, tally: Tally, tok
                     tally.reject(f"prompt longer than max_prompt_length={max_prompt_length}", prompt.id)
                     continue
             prompts.append(prompt)
+            kept += 1
+        tally.written += kept > 0  # records that gave at least one prompt
     return prompts
