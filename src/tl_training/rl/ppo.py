@@ -117,11 +117,12 @@ def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
-def response_logprobs(model, input_ids, attention_mask, width: int) -> torch.Tensor:
-    """Log-probabilities of the response tokens (those after the first ``width`` positions)."""
+def response_logprobs(model, input_ids, attention_mask, width: int, temperature: float = 1.0) -> torch.Tensor:
+    """Log-probabilities of the response tokens (those after the first ``width`` positions) under the
+    distribution they were sampled from (logits divided by the sampling temperature)."""
     keep = input_ids.shape[1] - width + 1
     logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions(attention_mask),
-                   logits_to_keep=keep).logits[:, :-1].float()
+                   logits_to_keep=keep).logits[:, :-1].float() / temperature
     return torch.gather(F.log_softmax(logits, dim=-1), 2, input_ids[:, width:, None]).squeeze(-1)
 
 
@@ -207,6 +208,7 @@ class PPORecipe:
         actor, self.reference, critic = load_models(config)
         self.stop_ids = eos_ids(tokenizer, actor)
         self.stop_strings = stop_strings
+        self.temperature = config.temperature if config.do_sample else 1.0
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.stop_ids)
         actor_opt = torch.optim.AdamW([p for p in actor.parameters() if p.requires_grad], lr=config.actor_lr,
                                       weight_decay=config.weight_decay)
@@ -263,12 +265,12 @@ class PPORecipe:
 
         started = time.perf_counter()
         attention = torch.cat([prompt_mask, mask.long()], dim=1)
-        logprobs = response_logprobs(actor, output, attention, width)
+        logprobs = response_logprobs(actor, output, attention, width, self.temperature)
         if self.reference is None:
             with actor.disable_adapter():
-                ref_logprobs = response_logprobs(actor, output, attention, width)
+                ref_logprobs = response_logprobs(actor, output, attention, width, self.temperature)
         else:
-            ref_logprobs = response_logprobs(self.reference, output, attention, width)
+            ref_logprobs = response_logprobs(self.reference, output, attention, width, self.temperature)
         values = response_values(self.accelerator.unwrap_model(self.critic), output, attention, width)
         rewards, kl = token_rewards(torch.tensor(scores, device=device), logprobs, ref_logprobs, mask, config.kl_coef)
         advantages, returns = gae(rewards, values, mask, config.gamma, config.lam)
@@ -285,7 +287,7 @@ class PPORecipe:
         for _ in range(config.ppo_epochs):
             for index in torch.randperm(len(data.mask)).split(config.mini_batch_size):
                 mb = data.rows(index)
-                logprobs = response_logprobs(self.actor, mb.input_ids, mb.attention_mask, width)
+                logprobs = response_logprobs(self.actor, mb.input_ids, mb.attention_mask, width, self.temperature)
                 loss, clipped = policy_loss(logprobs, mb.logprobs, mb.advantages, mb.mask, config.clip_ratio)
                 acc.backward(loss)
                 acc.clip_grad_norm_(self.actor.parameters(), config.max_grad_norm)
