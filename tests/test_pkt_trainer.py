@@ -148,3 +148,16 @@ def test_bad_config_is_a_user_error(tmp_path):
     config.write_text(f"output_dir: {tmp_path}\ntrain_files: [x.jsonl]\nlearning_rat: 1\n")
     with pytest.raises(UserError, match="learning_rat"):
         run(Namespace(config=str(config), overrides=[]))
+
+
+def test_sft_with_lora_and_gradient_checkpointing_saves_an_adapter(tmp_path):
+    from tl_training.pkt.command import run
+
+    model_dir = save_tiny_model(tmp_path / "tiny")
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in make_records()))
+    overrides = [f"model={model_dir}", f"train_files={data}", f"output_dir={tmp_path / 'out'}", "prompt_format=paper",
+                 "lora=true", "lora_r=4", "gradient_checkpointing=true", "max_steps=1", "use_cpu=true", "save_strategy=no"]
+    assert run(Namespace(config=None, overrides=overrides)) == 0
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+    assert not (tmp_path / "out" / "model.safetensors").exists()

@@ -62,10 +62,14 @@ def config_dict(path: str | Path | None, overrides: list[str]) -> dict[str, Any]
     return values
 
 
-def _coerce_numbers(values: dict[str, Any]) -> None:
-    """PyYAML reads ``1e-5`` (no dot) as a string; a float or int field takes it as the number it is."""
+def _coerce_yaml_1_1(values: dict[str, Any]) -> None:
+    """Undo two YAML 1.1 surprises: ``1e-5`` (no dot) reads as a string, and ``no`` (``save_strategy: no``)
+    as False; a number field takes the number, a string field that is not a bool field takes ``"no"``."""
     for f in fields(PKTConfig):
-        value, kind = values.get(f.name), str(f.type)
+        # HfArgumentParser rewrites field.type in place (``SaveStrategy | str`` -> ``SaveStrategy``): read the default too.
+        value, kind = values.get(f.name), f"{f.type} {type(f.default).__name__}"
+        if value is False and "bool" not in kind and ("str" in kind or "Strategy" in kind):
+            values[f.name] = "no"
         if isinstance(value, str) and ("float" in kind or "int" in kind):
             try:
                 number = float(value)
@@ -76,7 +80,7 @@ def _coerce_numbers(values: dict[str, Any]) -> None:
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig:
     values = config_dict(path, list(overrides))
-    _coerce_numbers(values)
+    _coerce_yaml_1_1(values)
     if isinstance(values.get("train_files"), str):
         values["train_files"] = [values["train_files"]]
     if "bf16" not in values and "fp16" not in values:
