@@ -103,6 +103,7 @@ def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state
         model, tokenizer = state["model"], state["tokenizer"]
         proven = {} if args.no_fast_path else fast_path(
             model, tokenizer, renderer, todo, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+        stats["fast_path_seconds"] = round(time.perf_counter() - start, 2)
         log.write({"id": todo[i]["id"], "prediction": text, "source": "fast_path"} for i, text in sorted(proven.items()))
         stats["fast_path"] = len(proven)
         rest = [c for i, c in enumerate(todo) if i not in proven]

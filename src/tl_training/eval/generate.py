@@ -12,7 +12,6 @@ rerun reads the ids already there and generates only the rest.
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -141,10 +140,3 @@ def load_model(name: str, adapter: str | None, dtype: str | None, trust_remote_c
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return model, tokenizer
 
-
-class Timer:
-    def __init__(self):
-        self.start = time.perf_counter()
-
-    def seconds(self) -> float:
-        return round(time.perf_counter() - self.start, 2)
