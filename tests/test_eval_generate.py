@@ -189,3 +189,34 @@ def test_vllm_backend_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
     with pytest.raises(UserError, match="needs the vllm package"):
         generate_vllm("m", None, ["p"], stop_strings=[], max_new_tokens=4, trust_remote_code=False)
+
+
+def test_adapter_is_applied(trained, tmp_path, bfcl_installed):
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer, _, cases = trained
+    model_dir, adapter_dir = tmp_path / "model", tmp_path / "adapter"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    data = tmp_path / "BFCL_v4_simple_python.json"
+    write_cases_file(data, cases)
+    torch.manual_seed(1)
+    lora = get_peft_model(copy_of(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    with torch.no_grad():  # a large random update, so that greedy outputs surely change
+        for name, param in lora.named_parameters():
+            if "lora_B" in name:
+                param.mul_(50)
+    lora.save_pretrained(adapter_dir)
+    outputs = {}
+    for label, extra in (("base", []), ("adapted", ["--adapter", str(adapter_dir)])):
+        run = tmp_path / label
+        assert main(["eval", "--model", str(model_dir), "--benchmark", f"bfcl:{data}", "-o", str(run),
+                     "--max-new-tokens", "12", "--no-fast-path", *extra]) == 0
+        outputs[label] = [json.loads(l)["prediction"] for l in next((run / "predictions").glob("*.jsonl")).read_text().splitlines()]
+    assert outputs["base"] != outputs["adapted"]
+
+
+def copy_of(model):
+    import copy
+
+    return copy.deepcopy(model)
