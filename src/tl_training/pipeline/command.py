@@ -15,7 +15,7 @@ QUICK_OVERRIDES = [
     "sft.max_steps=4", "sft.per_device_train_batch_size=2", "sft.gradient_accumulation_steps=1",
     "sft.learning_rate=0.001", "sft.max_length=2048", "sft.save_steps=3", "sft.logging_steps=2",
     "rl.steps=2", "rl.batch_size=2", "rl.mini_batch_size=1", "rl.max_new_tokens=16",
-    "eval.limit=3", "eval.max_new_tokens=32",
+    "eval.limit=2", "eval.max_new_tokens=24",
 ]
 
 
