@@ -242,3 +242,12 @@ def test_ppo_with_lora_uses_the_disabled_adapter_as_reference(toy, tmp_path):
     assert history[1]["kl"] != pytest.approx(0.0, abs=1e-6)  # after an update at a high learning rate they differ
     assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
     assert (tmp_path / "out" / "critic" / "adapter_model.safetensors").is_file()
+
+
+def test_rl_command_names_a_bad_config(capsys):
+    from tl_training.cli import main
+
+    assert main(["rl", "output_dir=out"]) == 2
+    assert "train_files is required" in capsys.readouterr().err
+    assert main(["rl", "output_dir=out", "train_files=x.jsonl", "algorithm=ppo", "batch_size=3", "mini_batch_size=2"]) == 2
+    assert "multiple of mini_batch_size" in capsys.readouterr().err
