@@ -202,7 +202,7 @@ class PPORecipe:
         self.accelerator = Accelerator()
         if self.accelerator.distributed_type == DistributedType.DEEPSPEED:
             raise UserError("PPO under DeepSpeed is not supported yet (two trained models need two DeepSpeed "
-                               "plugins); use DDP (accelerate launch --multi_gpu) or algorithm: grpo")
+                            "plugins); use DDP (accelerate launch --multi_gpu) or algorithm: grpo")
         set_seed(config.seed, device_specific=True)  # different samples per rank; DDP syncs the weights
         self.main = self.accelerator.is_main_process
         actor, self.reference, critic = load_models(config)
