@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..jsonl import Tally
-from ..record import RecordError, message_calls, tool_names
+from ..record import RecordError, message_calls
 from .weights import CallKeys, TokenWeights, token_weights, tokenize_with_offsets
 
 
@@ -25,16 +25,6 @@ class Encoded:
     input_ids: list[int]
     offsets: list[tuple[int, int]]
     weights: TokenWeights
-
-
-def candidate_names(record: dict[str, Any], renderer) -> list[str]:
-    """The tool names the model sees in the prompt: the record's tools plus the paper format's built-ins."""
-    names = tool_names(record)
-    if getattr(renderer, "add_builtin_tools", False):
-        from ..render import BUILTIN_TOOLS
-
-        names += [t["function"]["name"] for t in BUILTIN_TOOLS if t["function"]["name"] not in names]
-    return names
 
 
 def _argument_key_spans(text: str, args_span: tuple[int, int], arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
@@ -70,9 +60,10 @@ def encode_record(
                 argument_spans = _argument_key_spans(rendered.text, call.args_span, arguments[j])
             span = (call.name_span[0], max(call.name_span[1], call.args_span[1]))
             calls.append(CallKeys(span, call.name_span[0], call.name, argument_spans))
+    candidates = [t["function"]["name"] for t in renderer.candidate_tools(record)]
     weights = token_weights(
         offsets, len(rendered.text), [t.span for t in rendered.turns if t.trained], calls,
-        candidate_names(record, renderer), pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight,
+        candidates, pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight,
     )
     return Encoded(rendered.text, ids, offsets, weights)
 

@@ -86,11 +86,15 @@ class PaperRenderer(Renderer):
         self.bos = _bos_text(tokenizer)
         self.stop_strings = ["\nOutput:", "\nUser:"] + ([self.eos] if self.eos else [])
 
-    def system_text(self, record: dict[str, Any]) -> str:
+    def candidate_tools(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         tools = list(record.get("tools") or [])
         if self.add_builtin_tools:
             names = {t["function"]["name"] for t in tools}
             tools += [t for t in BUILTIN_TOOLS if t["function"]["name"] not in names]
+        return tools
+
+    def system_text(self, record: dict[str, Any]) -> str:
+        tools = self.candidate_tools(record)
         messages = record["messages"]
         own = (messages[0].get("content") or "") if messages[0]["role"] == "system" else ""
         return "\n\n".join([own] * bool(own) + [function_block(t["function"]) for t in tools])

@@ -48,6 +48,10 @@ class Renderer:
     def render_completion(self, calls: list[dict[str, Any]], content: str = "") -> str:
         raise NotImplementedError
 
+    def candidate_tools(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The tools the model sees in the prompt: the record's own, plus any the format adds to every prompt."""
+        return list(record.get("tools") or [])
+
 
 _IDENT = re.compile(r"[A-Za-z0-9_]")
 

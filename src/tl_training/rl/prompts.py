@@ -13,7 +13,6 @@ from typing import Any, Iterable
 
 from ..jsonl import Tally
 from ..record import is_trained, iter_assistant, message_calls
-from ..render import BUILTIN_TOOLS
 
 
 @dataclass(frozen=True)
@@ -24,17 +23,8 @@ class RLPrompt:
     tools: list[dict[str, Any]]  # the candidate tools the model saw (the reward's tool list)
 
 
-def candidate_tools(record: dict[str, Any], renderer) -> list[dict[str, Any]]:
-    """The record's tools plus those the renderer adds to every prompt (the paper's ask_to_user, finish)."""
-    tools = list(record.get("tools") or [])
-    if getattr(renderer, "add_builtin_tools", False):
-        names = {t["function"]["name"] for t in tools}
-        tools += [t for t in BUILTIN_TOOLS if t["function"]["name"] not in names]
-    return tools
-
-
 def record_prompts(record: dict[str, Any], renderer) -> list[RLPrompt]:
-    tools = candidate_tools(record, renderer)
+    tools = renderer.candidate_tools(record)
     rid = str(record.get("id", ""))
     if "gold" in record:
         return [RLPrompt(rid, renderer.render_prompt(record), record["gold"], tools)]
