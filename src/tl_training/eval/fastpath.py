@@ -96,16 +96,22 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
     for start in range(0, len(items), batch_size):
         batch = items[start:start + batch_size]
         width = max(len(p) + len(c) for _, p, c in batch)
+        keep = max(len(c) for _, _, c in batch) + 1
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (_, prompt_ids, forced) in enumerate(batch):  # right padding: positions as in generation
+        for row, (_, prompt_ids, forced) in enumerate(batch):  # left padding, as in generation
             seq = prompt_ids + forced
-            input_ids[row, :len(seq)] = torch.tensor(seq)
-            attention[row, :len(seq)] = 1
+            input_ids[row, width - len(seq):] = torch.tensor(seq)
+            attention[row, width - len(seq):] = 1
+        # Positions as generate() computes them for a left-padded batch.
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
         with torch.no_grad():
-            logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
-        for row, (index, prompt_ids, forced) in enumerate(batch):
-            at = logits[row, len(prompt_ids) - 1:len(prompt_ids) - 1 + len(forced)]
+            # Only the last ``keep`` columns need logits: the LM head over a large vocabulary at every prompt
+            # position would cost more than the rest of the forward pass.
+            logits = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                           logits_to_keep=keep).logits.float()
+        for row, (index, _, forced) in enumerate(batch):
+            at = logits[row, keep - 1 - len(forced):keep - 1]
             top = at.topk(2, dim=-1)
             argmax_ok = top.indices[:, 0].tolist() == forced
             clear = bool((top.values[:, 0] - top.values[:, 1] > margin).all())
