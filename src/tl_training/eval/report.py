@@ -80,8 +80,10 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
         for category in reversed(CATEGORIES[1:]):
             examples = [s for s in scores[name] if s.category == category][:EXAMPLES_PER_CATEGORY]
             for s in examples:
+                # ~~~ fences: model output often holds ``` of its own
                 lines += [f"- **{category}** `{s.id}`: {_cut(s.explanation)}",
-                          f"  - output: `{_cut(s.prediction)}`", f"  - gold: `{_cut(json.dumps(s.gold))}`"]
+                          "  - output:", "    ~~~", f"    {_cut(s.prediction, 300)}", "    ~~~",
+                          "  - gold:", "    ~~~", f"    {_cut(json.dumps(s.gold), 300)}", "    ~~~"]
     (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
