@@ -64,6 +64,7 @@ class CaseScore:
     no_call: bool
     expects_call: bool
     category: str
+    reward: float
     flags: list[str]
     explanation: str
     scenario: str | None
@@ -190,7 +191,7 @@ def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto"
         ts_fixed=fixed[0], pi_fixed=fixed[1], cf_fixed=fixed[2],
         no_call=parsed.error is None and not calls,
         expects_call=any(answer for answer in gold),
-        category=verdict.category, flags=list(verdict.flags), explanation=verdict.explanation,
+        category=verdict.category, reward=verdict.reward, flags=list(verdict.flags), explanation=verdict.explanation,
         scenario=meta.get("scenario") or meta.get("category"),
         prediction=prediction, gold=gold, parse_error=parsed.error,
     )

@@ -78,8 +78,9 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
                             [[s, f["cases"], f["TS"], f["PI"], f["CF"]] for s, f in figures["scenarios"].items()])
         lines += ["", "Worst examples per error category:", ""]
         for category in reversed(CATEGORIES[1:]):
-            examples = [s for s in scores[name] if s.category == category][:EXAMPLES_PER_CATEGORY]
-            for s in examples:
+            # worst first: the lowest IRM reward within the category
+            examples = sorted((s for s in scores[name] if s.category == category), key=lambda s: s.reward)
+            for s in examples[:EXAMPLES_PER_CATEGORY]:
                 # ~~~ fences: model output often holds ``` of its own
                 lines += [f"- **{category}** `{s.id}`: {_cut(s.explanation)}",
                           "  - output:", "    ~~~", f"    {_cut(s.prediction, 300)}", "    ~~~",
