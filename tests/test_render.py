@@ -247,7 +247,9 @@ def test_llama31_template_renders_tools_natively(record, caplog):
         renderer.render(record)
 
 
-def test_template_without_tools_falls_back(record, caplog):
+def test_template_without_tools_falls_back(record, caplog, monkeypatch):
+    # The probe (and its one warning) runs once per template per process: start from an empty cache.
+    monkeypatch.setattr("tl_training.render.chat._SUPPORT_CACHE", {})
     with caplog.at_level(logging.WARNING, logger="tl_training.render"):
         renderer = get_renderer("chat", tiny())
     assert (renderer.name, renderer.call_syntax, renderer.stop_strings) == ("chat-fallback", "hermes", ["<|im_end|>"])
