@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 import math
 import struct
 import time
@@ -448,7 +449,14 @@ def test_json_and_hermes_round_trip_any_name_and_key(rng):
 
 
 def nfkc_identifier(text):
-    return text.isidentifier() and not keyword.iskeyword(text) and unicodedata.normalize("NFKC", text) == text
+    return (text.isidentifier() and not keyword.iskeyword(text) and unicodedata.normalize("NFKC", text) == text
+            and re.fullmatch(r"[^\W\d]\w*", text) is not None)
+
+
+def test_identifier_characters_that_call_detection_cannot_see_are_refused():
+    # U+00B7 continues a Python identifier but is not a regex word character: it would not read back.
+    with pytest.raises(ValueError, match="cannot be written in Python call syntax"):
+        format_calls([{"name": "A\u00b7", "arguments": {}}], "python")
 
 
 native_values = st.recursive(

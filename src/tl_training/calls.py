@@ -426,10 +426,15 @@ def parse_calls(text: str, syntax: str = "auto") -> ParseResult:
 # -------------------------------------------------------------------------------------------- formatting
 
 
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
 def _python_name(name: str, what: str) -> str:
     parts = name.split(".") if what == "tool name" else [name]
-    # The Python parser NFKC-normalises identifiers ("ﬁ" reads back as "fi"): refuse what would not round-trip.
-    if not all(p.isidentifier() and not keyword.iskeyword(p) and unicodedata.normalize("NFKC", p) == p for p in parts):
+    # Refuse what would not read back: the Python parser NFKC-normalises identifiers ("ﬁ" reads back as
+    # "fi"), and call detection scans for regex words, which lack a few identifier characters ("·").
+    if not all(p.isidentifier() and not keyword.iskeyword(p) and unicodedata.normalize("NFKC", p) == p
+               and _WORD.fullmatch(p) for p in parts):
         raise ValueError(f"{what} {name!r} cannot be written in Python call syntax")
     return name
 
