@@ -220,3 +220,10 @@ def copy_of(model):
     import copy
 
     return copy.deepcopy(model)
+
+
+def test_fast_path_stops_checking_when_it_proves_too_little(trained):
+    model, tokenizer, renderer, cases = trained
+    everything = fast_path(model, tokenizer, renderer, cases, max_new_tokens=40, batch_size=1)
+    probed = fast_path(model, tokenizer, renderer, cases, max_new_tokens=40, batch_size=1, min_share=1.01)
+    assert len(everything) == 3 and len(probed) <= 2 and set(probed) <= set(everything)
