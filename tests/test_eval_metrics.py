@@ -267,3 +267,17 @@ def test_bfcl_pass_agrees_with_the_official_ast_checker(benchmark_cases):
                     disagreements.append((bfcl_id, output, ours, theirs))
     assert total > 5000
     assert agree / total >= 0.99, (agree, total, disagreements)
+
+
+def test_canonical_record_files_are_benchmarks(tmp_path):
+    from tl_training.cli import UserError
+    from tl_training.synth import generate
+    from tl_training.jsonl import write_records
+
+    path = tmp_path / "held_out.jsonl"
+    write_records(path, generate(seed=3, n=4, split="eval"))
+    cases = load_cases(resolve(f"openai:{path}"))
+    assert [case["id"] for case in cases] == [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    assert all(case["gold"] for case in cases)
+    with pytest.raises(UserError, match="takes a file of evaluation cases"):
+        resolve("openai:clean")

@@ -5,7 +5,8 @@
 - ``rotbench:<level>``: RoTBench First_Turn, ``clean``, ``slight``, ``medium``, ``heavy``, ``union``;
   ``rotbench:third_turn`` (or ``third_turn_<level>``) for Third_Turn.
 - ``toolalpaca:simulated`` / ``toolalpaca:real``: the first golden step of each instruction.
-- ``NAME:path/to/file.json``: any file the ``NAME`` converter reads.
+- ``NAME:path/to/file.json``: any file the ``NAME`` converter reads; ``openai:cases.jsonl`` reads
+  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``.
 
 Files other than BFCL's come from ``--data-dir``, laid out like ``../shared/data`` (its README lists the
 sources).  Case ids are the converters' (``<format>/<file stem>/<index>``); two benchmarks may share ids
@@ -30,7 +31,8 @@ DATA_FILES = {  # NAME -> SPLIT -> path relative to --data-dir
     },
     "toolalpaca": {"simulated": "toolalpaca/eval_simulated.json", "real": "toolalpaca/eval_real.json"},
 }
-NAMES = ("bfcl", *DATA_FILES)
+FILE_ONLY = ("openai",)  # converters whose benchmarks are files the user names, with no built-in splits
+NAMES = ("bfcl", *DATA_FILES, *FILE_ONLY)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def resolve(spec: str, data_dir: str | Path | None = None) -> Benchmark:
         if not Path(split).is_file():
             raise UserError(f"benchmark {spec!r}: file {split} not found")
         return Benchmark(spec, name, split)
+    if name in FILE_ONLY:
+        raise UserError(f"benchmark {spec!r}: {name} takes a file of evaluation cases, e.g. {name}:cases.jsonl")
     if name == "bfcl":
         from ..convert.bfcl import available_categories
 

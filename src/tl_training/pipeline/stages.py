@@ -184,28 +184,20 @@ def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, d
     return {"model": str(model_dir)}, metrics | ({"reward_first": rewards[0], "reward_last": rewards[-1]} if rewards else {})
 
 
-def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The benchmark specs to run, and notes on those that cannot run here (reported, never dropped silently)."""
-    from ..eval.benchmarks import NAMES
-
-    specs, notes = list(cfg.eval.get("benchmarks", [])), []
+def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> list[str]:
+    """The benchmark specs to run: the held-out synthetic cases (canonical records) first, then the named ones."""
+    specs = list(cfg.eval.get("benchmarks", []))
     cases = ctx["data"].get("eval_cases")
     if cases and cfg.eval.get("synthetic", True):
-        if "openai" in NAMES:  # canonical records convert to themselves through the openai converter
-            specs.insert(0, f"openai:{cases}")
-        else:
-            notes.append(f"held-out synthetic cases {cases} not evaluated: the eval command has no benchmark name "
-                         f"for canonical record files yet (known: {', '.join(NAMES)})")
-    return specs, notes
+        specs.insert(0, f"openai:{cases}")
+    return specs
 
 
 EVAL_OWN_FIELDS = ("benchmarks", "synthetic", "models")
 
 
 def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    specs, notes = eval_benchmarks(cfg, ctx)
-    for note in notes:
-        print(f"pipeline: {note}", file=sys.stderr)
+    specs, notes = eval_benchmarks(cfg, ctx), []
     models = {"base": ctx["base_model"], "sft": ctx.get("sft", {}).get("model"), "rl": ctx.get("rl", {}).get("model")}
     options: list[str] = []
     for key, value in cfg.stage_fields("eval").items():
