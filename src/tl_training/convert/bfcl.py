@@ -9,7 +9,13 @@ acceptable values: one non-empty value -> that literal, otherwise ``{"any_of": [
 ("may be left out") as null.  Irrelevance categories have no ground truth: gold ``[[]]`` (no call).
 Parameter types follow BFCL's own GORILLA_TO_OPENAPI table (dict -> object, float -> number, tuple ->
 array, any -> string, Java/JavaScript names likewise), copied here so that no bfcl_eval module is imported.
-Multi-turn, memory, web-search and relevance categories are not single-call cases: a clear error.
+Multi-turn categories (``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``,
+``multi_turn_long_context``) become episodes for ``eval/multiturn.py``, not single-call cases: ``messages``
+hold the first user turn, ``tools`` the function docs of the involved classes (``multi_turn_func_doc/``)
+less the held-out ones, and ``meta`` the rest as BFCL gives it: ``turns`` (every turn's user messages),
+``initial_config``, ``involved_classes``, ``holdout_tools`` (turn index -> tools added at that turn) and
+``ground_truth`` (each turn's calls as BFCL's Python call strings; parsed when the episode runs).
+Memory, web-search and relevance categories are not call cases: a clear error.
 """
 
 from __future__ import annotations
@@ -33,6 +39,12 @@ TYPE_TO_JSON_SCHEMA = {
     "Bigint": "integer", "Boolean": "boolean", "": "string",
 }
 NO_GOLD = ("irrelevance", "live_irrelevance")
+MULTI_TURN = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
+FUNC_DOC_FILES = {  # BFCL's MULTI_TURN_FUNC_DOC_FILE_MAPPING for the multi-turn classes
+    "GorillaFileSystem": "gorilla_file_system.json", "MathAPI": "math_api.json", "MessageAPI": "message_api.json",
+    "TwitterAPI": "posting_api.json", "TicketAPI": "ticket_api.json", "TradingBot": "trading_bot.json",
+    "TravelAPI": "travel_booking.json", "VehicleControlAPI": "vehicle_control.json",
+}
 UNSUPPORTED = ("multi_turn", "memory", "web_search", "format_sensitivity", "live_relevance")
 
 
@@ -47,7 +59,7 @@ def category_file(name: str) -> Path:
     path = Path(name)
     if path.is_file():
         return path
-    if any(name.startswith(prefix) for prefix in UNSUPPORTED):
+    if name not in MULTI_TURN and any(name.startswith(prefix) for prefix in UNSUPPORTED):
         raise UserError(f"BFCL category {name!r} is not a single-turn call category; supported: "
                         f"{', '.join(available_categories())}")
     matches = sorted(p for p in data_dir().glob("BFCL_v*_*.json") if category_of(p) == name)
@@ -59,6 +71,10 @@ def category_file(name: str) -> Path:
 def available_categories() -> list[str]:
     names = {re.sub(r"^BFCL_v\d+_", "", p.stem) for p in data_dir().glob("BFCL_v*_*.json")}
     return sorted(n for n in names if not n.startswith(UNSUPPORTED))
+
+
+def multi_turn_categories() -> list[str]:
+    return [c for c in MULTI_TURN if any(data_dir().glob(f"BFCL_v*_{c}.json"))]
 
 
 def category_of(path: Path) -> str:
@@ -167,6 +183,38 @@ def convert_item(item: Any, answer: Any, category: str, index: int) -> dict[str,
             "meta": {"source": "bfcl", "bfcl_id": item.get("id"), "category": category}}
 
 
+def func_docs(class_name: str, field: str) -> list[dict[str, Any]]:
+    if class_name not in FUNC_DOC_FILES:
+        fail(f"unknown class {class_name!r}; known: {', '.join(FUNC_DOC_FILES)}", field)
+    return [item for _, item in iter_items(data_dir() / "multi_turn_func_doc" / FUNC_DOC_FILES[class_name])]
+
+
+def convert_multi_turn_item(item: Any, answer: Any, category: str, index: int) -> dict[str, Any]:
+    if not isinstance(item, dict) or not isinstance(item.get("question"), list) or not item["question"]:
+        fail("expected an object with a question list (one list of messages per turn)", "question")
+    if not isinstance(answer, dict) or answer.get("id") != item.get("id"):
+        fail(f"possible_answer entry {index} does not match id {item.get('id')!r}", "ground_truth")
+    turns, truth = item["question"], answer.get("ground_truth")
+    if not isinstance(truth, list) or len(truth) != len(turns):
+        fail(f"expected one list of calls per turn ({len(turns)} turns)", "ground_truth")
+    if not all(isinstance(t, list) and all(isinstance(c, str) for c in t) for t in truth):
+        fail("each turn's ground truth is a list of Python call strings", "ground_truth")
+    classes = item.get("involved_classes")
+    if not isinstance(classes, list) or not classes:
+        fail("expected a non-empty list of class names", "involved_classes")
+    docs = [doc for c in classes for doc in func_docs(c, "involved_classes")]
+    missed = item.get("missed_function") or {}
+    held = {name for names in missed.values() for name in names}
+    tools = [_tool(doc, f"function {doc.get('name')}") for doc in docs if doc.get("name") not in held]
+    holdout = {turn: [_tool(doc, f"missed_function.{turn}") for doc in docs if doc.get("name") in names]
+               for turn, names in missed.items()}
+    messages = [{"role": m.get("role"), "content": m.get("content")} for m in turns[0] if isinstance(m, dict)]
+    return {"id": f"bfcl/{category}/{index}", "tools": tools, "messages": messages,
+            "meta": {"source": "bfcl", "bfcl_id": item.get("id"), "category": category, "turns": turns,
+                     "initial_config": item.get("initial_config") or {}, "involved_classes": classes,
+                     "holdout_tools": holdout, "ground_truth": truth}}
+
+
 def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
     file = category_file(str(path))
     category = category_of(file)
@@ -178,6 +226,7 @@ def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
         answers = [item for _, item in iter_items(answer_file)]
     for index, (where, item) in enumerate(iter_items(file)):
         answer = answers[index] if index < len(answers) else None
-        record = build_one(tally, strict, where, lambda: convert_item(item_or_fail(item), item_or_fail(answer), category, index))
+        build = convert_multi_turn_item if category in MULTI_TURN else convert_item
+        record = build_one(tally, strict, where, lambda: build(item_or_fail(item), item_or_fail(answer), category, index))
         if record is not None:
             yield record
