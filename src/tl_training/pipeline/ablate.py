@@ -30,7 +30,7 @@ LEVELS = ("TS", "PI", "CF")
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("ablate", help="standard SFT vs +MAE, +PKT, +IRM and all three, over seeds",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--config", required=True, help="pipeline YAML (the budget of every variant)")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds 0..N-1 (default 1)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",

@@ -21,7 +21,7 @@ QUICK_OVERRIDES = [
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("pipeline", help="data -> MAE -> SFT (PKT) -> RL (IRM) -> eval -> report",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--config", required=True, help="pipeline YAML (configs/demo.yaml is the main job)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny random model and a few records (run dir gets a -quick suffix): a minute-long check")
