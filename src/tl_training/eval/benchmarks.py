@@ -1,7 +1,9 @@
 """Benchmarks named ``NAME:SPLIT``, read through the converters (``convert.FORMATS``) into evaluation cases.
 
 - ``bfcl:<category>``: the single-turn BFCL categories shipped in the ``bfcl-eval`` package
-  (``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``irrelevance``, ``live_*``).
+  (``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``irrelevance``, ``live_*``), and
+  the multi-turn ones (``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``,
+  ``multi_turn_long_context``): episodes run by ``multiturn.py``, cases without ``gold``.
 - ``rotbench:<level>``: RoTBench First_Turn, ``clean``, ``slight``, ``medium``, ``heavy``, ``union``;
   ``rotbench:third_turn`` (or ``third_turn_<level>``) for Third_Turn.
 - ``toolalpaca:simulated`` / ``toolalpaca:real``: the first golden step of each instruction.
@@ -40,6 +42,7 @@ class Benchmark:
     name: str  # as the user wrote it: "rotbench:clean"
     format: str  # the converter: a key of convert.FORMATS
     source: str  # the file (or, for BFCL, the category) given to the converter
+    multi_turn: bool = False  # BFCL multi-turn: episodes for multiturn.py, not single-call cases
 
 
 def _looks_like_path(split: str) -> bool:
@@ -56,15 +59,19 @@ def resolve(spec: str, data_dir: str | Path | None = None) -> Benchmark:
     if _looks_like_path(split):
         if not Path(split).is_file():
             raise UserError(f"benchmark {spec!r}: file {split} not found")
-        return Benchmark(spec, name, split)
+        from ..convert.bfcl import MULTI_TURN, category_of
+
+        return Benchmark(spec, name, split, multi_turn=name == "bfcl" and category_of(Path(split)) in MULTI_TURN)
     if name in FILE_ONLY:
         raise UserError(f"benchmark {spec!r}: {name} takes a file of evaluation cases, e.g. {name}:cases.jsonl")
     if name == "bfcl":
-        from ..convert.bfcl import available_categories
+        from ..convert.bfcl import available_categories, multi_turn_categories
 
-        categories = available_categories()
+        if split in multi_turn_categories():
+            return Benchmark(spec, "bfcl", split, multi_turn=True)
+        categories = available_categories() + multi_turn_categories()
         if split not in categories:
-            raise UserError(f"benchmark {spec!r}: no single-turn BFCL category {split!r}; known: {', '.join(categories)}")
+            raise UserError(f"benchmark {spec!r}: no BFCL category {split!r}; known: {', '.join(categories)}")
         return Benchmark(spec, "bfcl", split)
     splits = DATA_FILES[name]
     if split not in splits:
@@ -88,7 +95,7 @@ def load_cases(benchmark: Benchmark, tally: Tally | None = None, strict: bool = 
     tally = tally if tally is not None else Tally()
     cases = []
     for record in FORMATS[benchmark.format](Path(benchmark.source), tally, strict):
-        if "gold" not in record:
+        if "gold" not in record and not benchmark.multi_turn:
             raise UserError(f"{benchmark.name}: case {record['id']} has no gold answer; not an evaluation file")
         cases.append(record)
     return cases

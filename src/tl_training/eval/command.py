@@ -36,6 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="float32")
     p.add_argument("--syntax", default=None, help="call syntax of the predictions (default: the renderer's; auto for --predictions)")
     p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--max-steps", type=int, default=20,
+                   help="BFCL multi-turn: generations per user turn before the task fails (BFCL: 20)")
     p.set_defaults(func=run_eval)
 
     c = subparsers.add_parser("compare", help="put evaluation runs side by side",
@@ -146,6 +148,10 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
     benchmarks = [resolve(spec, args.data_dir) for spec in dict.fromkeys(args.benchmark)]
+    multi_turn = {b.name for b in benchmarks if b.multi_turn}
+    if multi_turn and (args.predictions or args.backend == "vllm"):
+        raise UserError(f"{', '.join(sorted(multi_turn))}: multi-turn needs a live model turn by turn: "
+                        "give --model with --backend transformers")
     tallies = {b.name: Tally() for b in benchmarks}
     cases = {b.name: load_cases(b, tallies[b.name])[:args.limit] for b in benchmarks}
     out_dir = Path(args.output)
@@ -160,6 +166,12 @@ def run_eval(args: argparse.Namespace) -> int:
     all_scores = {}
     used_keys = set()
     for name, benchmark_cases in cases.items():
+        if name in multi_turn:
+            from .multiturn import run_benchmark
+
+            results.setdefault("multi_turn", {})[name] = run_benchmark(
+                name, benchmark_cases, out_dir, state, syntax, args.max_new_tokens, args.max_steps, tallies[name])
+            continue
         generation = None
         if state is not None:
             generation = _generate_benchmark(name, benchmark_cases, out_dir, args, state)
@@ -187,6 +199,11 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{results['unmatched_predictions']} predictions match no case of the chosen benchmarks")
     results["wall_seconds"] = round(time.perf_counter() - started, 2)
     write_report(out_dir, results, all_scores)
+    if "multi_turn" in results:
+        from .multiturn import report_lines
+
+        with open(out_dir / "report.md", "a", encoding="utf-8") as report:
+            report.write("\n".join(report_lines(results["multi_turn"])) + "\n")
     print(f"wrote {out_dir}/results.json, report.md, metrics.png, error_categories.png ({results['wall_seconds']} s)")
     return 0
 

@@ -23,12 +23,14 @@ parse; CE = share of executed calls the environment rejected (``CallResult.rejec
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..calls import parse_calls
+from ..cli import UserError
 from ..record import openai_tool_call
 from ..render import BUILTIN_TOOLS
 from .bfcl_backends import Environment
@@ -182,6 +184,25 @@ def write_scores(out_dir: Path, name: str, scores: list[EpisodeScore]) -> None:
     path = out_dir / "scores" / f"{slug(name)}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(s.as_dict(), default=str) + "\n" for s in scores), encoding="utf-8")
+
+
+def run_benchmark(name: str, cases: list[dict[str, Any]], out_dir: Path, state: dict[str, Any], syntax: str,
+                  max_new_tokens: int, max_steps: int, tally) -> dict[str, Any]:
+    """Run every episode with the loaded model; writes ``scores/<benchmark>.jsonl``, returns the figures."""
+    if max_steps < 1:
+        raise UserError("--max-steps must be at least 1")
+    generate = transformers_generator(state["model"], state["tokenizer"], state["renderer"], max_new_tokens)
+    started, scores = time.perf_counter(), []
+    for case in cases:
+        scores.append(run_episode(case, generate, state["renderer"], syntax, max_steps))
+        print(f"  {name}: {len(scores)}/{len(cases)} ({time.perf_counter() - started:.0f} s)", flush=True)
+    write_scores(out_dir, name, scores)
+    figures = summarize(scores) | {"seconds": round(time.perf_counter() - started, 2), "max_steps": max_steps,
+                                   "rejected_by_converter": {"count": tally.rejected, "reasons": dict(tally.reasons)}}
+    print(f"{name}: {figures['cases']} tasks  VA {figures['VA']}  DE {figures['DE']}  CE {figures['CE']}  "
+          f"({figures['generations']} generations, {figures['calls']} calls)"
+          + (f"  ({tally.rejected} items rejected by the converter, not scored)" if tally.rejected else ""))
+    return figures
 
 
 def report_lines(results: dict[str, dict[str, Any]]) -> list[str]:
