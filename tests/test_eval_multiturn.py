@@ -12,13 +12,15 @@ from tl_training.calls import format_calls
 from tl_training.jsonl import Tally
 from tl_training.render import get_renderer
 
+CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
+
 
 @pytest.fixture(scope="module")
 def episodes(bfcl_installed):
     from tl_training.convert.bfcl import convert
 
     return {category: list(convert(Path(category), Tally(), True))
-            for category in ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param")}
+            for category in CATEGORIES}
 
 
 def _gold_calls(case):
@@ -63,16 +65,16 @@ def test_backend_executes_parsed_calls_and_refuses_the_rest(bfcl_installed):
         env.gold_call("__import__('os').system('true')")
 
 
-@pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param"])
-def test_gold_replay_passes_every_check(episodes, category):
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_gold_replay_passes_every_check(episodes, category):  # all 200 episodes of each: about 1.5 s
     from tl_training.eval.multiturn import run_episode, summarize
 
     renderer = get_renderer("paper")
     scores = [run_episode(case, scripted(replay(_gold_calls(case))), renderer, "python")
-              for case in episodes[category][:6]]
+              for case in episodes[category]]
     assert [s.reason for s in scores] == [""] * len(scores)
     figures = summarize(scores)
-    assert figures["VA"] == 100.0 and figures["DE"] == 0.0 and figures["calls"] > 0
+    assert figures["cases"] == 200 and figures["VA"] == 100.0 and figures["DE"] == figures["CE"] == 0.0 and figures["calls"] > 1000
 
 
 def test_perturbed_replay_fails_the_state_check(episodes):
