@@ -137,3 +137,13 @@ def test_command_runs_a_tiny_model_end_to_end(bfcl_installed, tmp_path):
     assert figures["cases"] == 1 and figures["generations"] >= len(json.loads(
         (out / "scores" / "bfcl_multi_turn_base.jsonl").read_text())["turns"])
     assert "## BFCL multi-turn" in (out / "report.md").read_text()
+
+
+def test_predictions_mode_is_refused(bfcl_installed, tmp_path, capsys):
+    from tl_training.cli import main
+
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text('{"id": "bfcl/multi_turn_base/0", "prediction": "pwd()"}\n')
+    assert main(["eval", "--predictions", str(predictions), "--benchmark", "bfcl:multi_turn_base",
+                 "-o", str(tmp_path / "run")]) == 2
+    assert "multi-turn needs a live model" in capsys.readouterr().err
