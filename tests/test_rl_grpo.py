@@ -10,7 +10,7 @@ from tl_training.rl.config import load_config
 from tl_training.rl.grpo import grpo_args, prompt_dataset, strip_default_bos
 from tl_training.rl.prompts import RLPrompt
 from tl_training.rl.reward import GRPOReward
-from tl_training.rl.toy import save_toy_model, toy_records
+from rl_toy import save_toy_model, toy_records
 from tl_training.tiny import build_tokenizer
 
 

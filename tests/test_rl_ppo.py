@@ -17,7 +17,7 @@ from tl_training.rl.config import load_config
 from tl_training.rl.ppo import gae, policy_loss, response_mask, token_rewards, value_loss, whiten
 from tl_training.rl.prompts import build_prompts
 from tl_training.rl.reward import clip_reward, score_texts
-from tl_training.rl.toy import save_toy_model, toy_records
+from rl_toy import save_toy_model, toy_records
 
 # ----------------------------------------------------------------------------------- hand computations
 

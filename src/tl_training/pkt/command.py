@@ -109,6 +109,9 @@ def run(args) -> int:
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     trainer.save_model(config.output_dir)
+    # Every rank waits here, then tears the process group down: a gloo rank exiting with it alive can abort.
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     if main:
         tokens = trainer.state.num_input_tokens_seen
         report = {

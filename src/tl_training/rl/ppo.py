@@ -353,6 +353,7 @@ class PPORecipe:
             if config.save_steps and step % config.save_steps == 0 and step < config.steps:
                 self.save(Path(config.output_dir) / f"checkpoint-{step}")
         self.save(Path(config.output_dir))
+        self.accelerator.end_training()  # tear the process group down before exit (a gloo rank can abort otherwise)
         return history
 
 

@@ -3,7 +3,7 @@
 Every query asks for the same call, ``alpha()``; a second tool, ``beta()``, is the wrong choice.  The
 warm start is a short SFT on answers whose tool is drawn at random, so the model writes well-formed calls
 but picks the tool by chance (mean reward near (1 - 1.5) / 2 = -0.25): only the reward can teach it
-which one is right.  Used by the RL tests and as a quick smoke run of ``tl-training rl``.
+which one is right.  A fixture of the RL tests.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..record import make_call
+from tl_training.record import make_call
 
 TOOLS = [{"type": "function", "function": {"name": name, "description": f"The {name} tool.",
                                            "parameters": {"type": "object", "properties": {}}}}
@@ -30,7 +30,7 @@ def toy_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
 
 
 def toy_corpus() -> list[str]:
-    from ..tiny import DEFAULT_CORPUS
+    from tl_training.tiny import DEFAULT_CORPUS
 
     return DEFAULT_CORPUS + QUERIES + ["alpha() beta() Assistant: User: System: Function:"] * 3
 
@@ -40,8 +40,8 @@ def save_toy_model(path: str | Path, records: list[dict[str, Any]], warm_steps: 
     format (as ``tl-training rl`` renders them), saved to ``path``."""
     import torch
 
-    from ..render import get_renderer
-    from ..tiny import build_model, build_tokenizer
+    from tl_training.render import get_renderer
+    from tl_training.tiny import build_model, build_tokenizer
 
     tokenizer = build_tokenizer(toy_corpus())
     model = build_model(tokenizer, seed=seed)
