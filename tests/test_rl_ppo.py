@@ -156,14 +156,6 @@ def test_config_reads_yaml_overrides_and_names_bad_keys(tmp_path):
         load_config(path, ["steps=many"])
 
 
-def test_example_configs_load():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1] / "configs"
-    for name in ("rl_ppo_example.yaml", "rl_grpo_example.yaml", "paper/ppo_codellama7b.yaml"):
-        load_config(root / name)
-
-
 # ----------------------------------------------------------------------------------- training runs
 
 
