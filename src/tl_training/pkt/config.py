@@ -62,10 +62,11 @@ def config_dict(path: str | Path | None, overrides: list[str]) -> dict[str, Any]
     return values
 
 
-def _coerce_yaml_1_1(values: dict[str, Any]) -> None:
-    """Undo two YAML 1.1 surprises: ``1e-5`` (no dot) reads as a string, and ``no`` (``save_strategy: no``)
-    as False; a number field takes the number, a string field that is not a bool field takes ``"no"``."""
-    for f in fields(PKTConfig):
+def coerce_yaml_1_1(values: dict[str, Any], config_class: type) -> None:
+    """Undo two YAML 1.1 surprises for the fields of ``config_class``: ``1e-5`` (no dot) reads as a string,
+    and ``no`` (``save_strategy: no``) as False; a number field takes the number (a string that is no
+    number is an error naming the field), a string field that is not a bool field takes ``"no"``."""
+    for f in fields(config_class):
         # HfArgumentParser rewrites field.type in place (``SaveStrategy | str`` -> ``SaveStrategy``): read the default too.
         value, kind = values.get(f.name), f"{f.type} {type(f.default).__name__}"
         if value is False and "bool" not in kind and ("str" in kind or "Strategy" in kind):
@@ -74,13 +75,15 @@ def _coerce_yaml_1_1(values: dict[str, Any]) -> None:
             try:
                 number = float(value)
             except ValueError:
-                continue
+                if "str" in str(f.type) or "Strategy" in kind:
+                    continue
+                raise ValueError(f"{f.name}: expected a number, got {value!r}") from None
             values[f.name] = int(number) if "float" not in kind and number.is_integer() else number
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig:
     values = config_dict(path, list(overrides))
-    _coerce_yaml_1_1(values)
+    coerce_yaml_1_1(values, PKTConfig)
     if isinstance(values.get("train_files"), str):
         values["train_files"] = [values["train_files"]]
     if "bf16" not in values and "fp16" not in values:

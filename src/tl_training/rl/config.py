@@ -6,13 +6,11 @@ fields and passes ``grpo_args`` through to TRL's ``GRPOConfig``.
 
 from __future__ import annotations
 
-import types
-import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..pkt.config import config_dict
+from ..pkt.config import coerce_yaml_1_1, config_dict
 
 ALGORITHMS = ("ppo", "grpo")
 
@@ -61,13 +59,6 @@ class RLConfig:
     strict: bool = field(default=False, metadata={"help": "stop at the first invalid record instead of counting it"})
 
 
-def _numeric_kind(annotation: Any) -> type | None:
-    """float or int when the field holds a number (``float``, ``int | None``, ...)."""
-    kind = typing.get_type_hints(RLConfig).get(annotation)
-    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
-    return next((k for k in (float, int) if k in options), None)
-
-
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     """The config of a YAML file plus ``key=value`` overrides; a bad key or value names itself."""
     values = config_dict(path, list(overrides))
@@ -75,13 +66,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
-    for name, value in values.items():
-        kind = _numeric_kind(name)
-        if kind and isinstance(value, str):  # PyYAML reads 1e-7 (no dot) as a string
-            try:
-                values[name] = kind(float(value))
-            except ValueError:
-                raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    coerce_yaml_1_1(values, RLConfig)  # PyYAML reads 1e-7 (no dot) as a string
     if isinstance(values.get("train_files"), str):
         values["train_files"] = [values["train_files"]]
     config = RLConfig(**values)
