@@ -89,6 +89,27 @@ def test_changed_upstream_config_reruns_downstream_and_clears_its_old_output(tmp
     assert not stale.exists()
 
 
+def test_a_stage_done_under_the_same_hash_in_a_sibling_run_is_reused_not_rerun(tmp_path, monkeypatch):
+    first = _small_config(tmp_path)
+    stages.run_pipeline(first)
+    second = _small_config(tmp_path, f"run_dir={tmp_path / 'second'}")
+
+    def must_not_run(*args):
+        raise AssertionError("the stage was rerun")
+
+    monkeypatch.setitem(stages.STAGE_FUNCTIONS, "mae", must_not_run)
+    monkeypatch.setitem(stages.STAGE_FUNCTIONS, "data", must_not_run)
+    markers = stages.run_pipeline(second, reuse_from=[tmp_path / "nowhere", first.path])
+    assert markers["mae"]["reused_from"] == str(first.path / "mae")
+    assert markers["mae"]["outputs"] == json.loads((first.path / "mae" / "DONE.json").read_text())["outputs"]
+    assert json.loads((second.path / "mae" / "DONE.json").read_text()) == markers["mae"]
+
+    # A different config upstream gives a different hash: nothing to reuse, the stage runs.
+    third = _small_config(tmp_path, f"run_dir={tmp_path / 'third'}", "data.n=4")
+    with pytest.raises(AssertionError, match="rerun"):
+        stages.run_pipeline(third, reuse_from=[first.path])
+
+
 def test_sample_lines_is_seeded_and_keeps_file_order(tmp_path):
     source = tmp_path / "pool.jsonl"
     source.write_text("".join(f'{{"i": {i}}}\n' for i in range(50)))

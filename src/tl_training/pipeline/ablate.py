@@ -2,7 +2,8 @@
 
 Standard SFT, +MAE, +PKT, +IRM and all three, each a pipeline run on the same data (one data stage,
 shared), the same budget (the config's sft and rl sections) and the same seeds; every run keeps its
-own resume markers under ``<run_dir>/<variant>/seed<S>``.  Writes ``ablation.md`` (mean and spread over
+own resume markers under ``<run_dir>/<variant>/seed<S>``; a stage identical to another variant's (+IRM's SFT
+is standard SFT's) is trained once and reused.  Writes ``ablation.md`` (mean and spread over
 seeds, the size of one case in points), ``ablation.json`` and ``ablation.png``.
 """
 
@@ -133,7 +134,9 @@ def run(args) -> int:
     for variant in args.variants:
         for seed in range(args.seeds):
             print(f"ablation: {variant}, seed {seed}", file=sys.stderr)
-            markers = run_pipeline(variant_config(base, variant, seed, data))
+            # the other variants of this seed: a stage identical to one of theirs (same hash) is not trained twice
+            siblings = [base.path / other.lstrip("+") / f"seed{seed}" for other in VARIANTS if other != variant]
+            markers = run_pipeline(variant_config(base, variant, seed, data), reuse_from=siblings)
             evaluation = markers["eval"]
             (model,) = evaluation["outputs"]["runs"]
             results.setdefault(variant, {})[seed] = evaluation["metrics"][model]

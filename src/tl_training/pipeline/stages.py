@@ -265,8 +265,21 @@ def base_model(cfg: PipelineConfig, ctx: dict[str, Any]) -> str:
     return str(path)
 
 
-def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None) -> dict[str, Any]:
-    """Run every enabled stage not already done under its current hash; returns each stage's marker."""
+def _reusable(stage: str, digest: str, reuse_from: list[Path]) -> dict[str, Any] | None:
+    """A finished marker of the same stage under the same hash in another run directory, if there is one."""
+    for other in reuse_from:
+        marker = read_marker(other / stage)
+        if marker and marker.get("hash") == digest:
+            return {**marker, "reused_from": str(other / stage)}
+    return None
+
+
+def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None, reuse_from: list[Path] = ()) -> dict[str, Any]:
+    """Run every enabled stage not already done under its current hash; returns each stage's marker.
+
+    A stage done under the same hash in one of the ``reuse_from`` run directories is adopted, not rerun:
+    its marker is copied here and its outputs stay where they are (the ablation's +IRM starts from
+    standard SFT's model, trained once)."""
     from .config import STAGES
 
     cfg.path.mkdir(parents=True, exist_ok=True)
@@ -284,8 +297,16 @@ def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None) -> dict[
         digest = cfg.stage_hash(stage, hashes)
         hashes.append(digest)
         marker = read_marker(stage_dir)
+        reused = None if marker and marker.get("hash") == digest else _reusable(stage, digest, list(reuse_from))
         if marker and marker.get("hash") == digest:
             print(f"[{number}/{len(STAGES)}] {stage}: done before ({marker['seconds']} s), skipped", file=sys.stderr)
+        elif reused:
+            if stage_dir.exists():
+                shutil.rmtree(stage_dir)
+            stage_dir.mkdir(parents=True)
+            _write_json_atomic(stage_dir / MARKER, reused)
+            marker = reused
+            print(f"[{number}/{len(STAGES)}] {stage}: same as {reused['reused_from']}, reused", file=sys.stderr)
         else:
             started = stage_dir / STARTED
             if stage_dir.exists() and (not started.is_file() or json.loads(started.read_text()).get("hash") != digest):
