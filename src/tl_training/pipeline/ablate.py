@@ -131,8 +131,8 @@ def run(args) -> int:
     data = run_pipeline(shared, only_until="data")["data"]["outputs"]
     results: dict[str, dict[int, dict[str, Any]]] = {}
     cases: dict[str, int] = {}
-    for variant in args.variants:
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed by seed: a run cut short still leaves complete comparisons
+        for variant in args.variants:
             print(f"ablation: {variant}, seed {seed}", file=sys.stderr)
             # the other variants of this seed: a stage identical to one of theirs (same hash) is not trained twice
             siblings = [base.path / other.lstrip("+") / f"seed{seed}" for other in VARIANTS if other != variant]
