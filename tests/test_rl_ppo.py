@@ -3,10 +3,11 @@ toy task, and a two-process ``accelerate launch --cpu`` run that writes a checkp
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -71,6 +72,20 @@ def test_whiten_uses_only_unmasked_entries():
     x = torch.tensor([[1.0, 3.0, 100.0]])
     out = whiten(x, torch.tensor([[1.0, 1.0, 0.0]]))
     assert torch.allclose(out, torch.tensor([[-1.0, 1.0, 0.0]]), atol=1e-4)
+
+
+def test_whiten_over_processes_equals_whitening_the_global_batch():
+    torch.manual_seed(0)
+    x, mask = torch.randn(4, 5), (torch.rand(4, 5) > 0.3).float()
+    whole = whiten(x, mask)
+    mean = (x * mask).sum() / mask.sum()
+    for mine, theirs in ((slice(0, 2), slice(2, 4)), (slice(2, 4), slice(0, 2))):
+        # the other rank's contribution to each of the two sums whiten asks for, in order
+        other = iter([torch.stack([mask[theirs].sum(), (x[theirs] * mask[theirs]).sum()]),
+                      ((x[theirs] - mean) ** 2 * mask[theirs]).sum()])
+        rank = whiten(x[mine], mask[mine], sum_over_processes=lambda t: t + next(other))
+        assert torch.allclose(rank, whole[mine], atol=1e-5)
+    assert not torch.allclose(whiten(x[:2], mask[:2]), whole[:2], atol=1e-3)  # per rank differs
 
 
 def test_policy_loss_clips_the_ratio():
@@ -196,11 +211,13 @@ def test_ppo_raises_the_mean_reward(toy, tmp_path):
     assert len((out / "rl_log.jsonl").read_text().splitlines()) == 24
 
 
-@pytest.mark.skipif(shutil.which("accelerate") is None, reason="the accelerate launcher is not on PATH")
+ACCELERATE_LAUNCH = [sys.executable, "-m", "accelerate.commands.launch"]  # this interpreter's accelerate
+
+
 def test_ppo_two_processes_under_accelerate_launch(toy, tmp_path):
     out = tmp_path / "ddp"
     command = [
-        "accelerate", "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+        *ACCELERATE_LAUNCH, "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
         "--dynamo_backend", "no", "-m", "tl_training", "rl", f"output_dir={out}", f"model={toy / 'model'}",
         f"train_files={toy / 'toy.jsonl'}", "prompt_format=paper", "max_new_tokens=8", "steps=2", "batch_size=2",
         "mini_batch_size=1", "actor_lr=1e-4", "critic_lr=1e-4", "do_sample=true",
@@ -214,6 +231,100 @@ def test_ppo_two_processes_under_accelerate_launch(toy, tmp_path):
     assert report["steps"] == 2 and len(report["log"]) == 2
     # category rates are over both ranks' sequences: 2 per rank -> multiples of 1/4
     assert all((4 * v) == pytest.approx(round(4 * v)) for k, v in report["log"][0].items() if k.startswith("rate/"))
+
+
+def _weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def _same_weights(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _without_timings(log_text: str) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if not k.startswith("seconds/")} for line in log_text.splitlines()]
+
+
+def test_ppo_resumed_from_a_checkpoint_ends_where_the_uninterrupted_run_ends(toy, tmp_path):
+    from tl_training.models import load_tokenizer
+    from tl_training.rl.command import load_prompts
+    from tl_training.rl.ppo import run_ppo
+
+    def train(out, *extra):
+        config = load_config(None, [f"output_dir={out}", f"model={toy / 'model'}", f"train_files={toy / 'toy.jsonl'}",
+                                    "prompt_format=paper", "max_new_tokens=8", "steps=4", "save_steps=2", "batch_size=2",
+                                    "mini_batch_size=1", "do_sample=true", "actor_lr=1e-3", "critic_lr=1e-3", *extra])
+        tokenizer = load_tokenizer(config.model)
+        renderer = get_renderer("paper", tokenizer)
+        return run_ppo(config, load_prompts(config, tokenizer, renderer)[0], tokenizer, renderer.stop_strings)
+
+    straight = train(tmp_path / "straight")
+    checkpoint = tmp_path / "straight" / "checkpoint-2"
+    assert (checkpoint / "progress.json").is_file() and (checkpoint / "state").is_dir()
+    resumed = train(tmp_path / "resumed", f"resume_from_checkpoint={checkpoint}")
+    assert [e["step"] for e in resumed] == [1, 2, 3, 4]
+    assert _without_timings((tmp_path / "resumed" / "rl_log.jsonl").read_text()) == \
+        _without_timings((tmp_path / "straight" / "rl_log.jsonl").read_text())
+    for name in ("model.safetensors", "critic/model.safetensors"):  # sampled rollouts: the RNG came back too
+        assert _same_weights(_weights(tmp_path / "straight" / name), _weights(tmp_path / "resumed" / name))
+    assert not _same_weights(_weights(tmp_path / "straight" / "model.safetensors"), _weights(toy / "model" / "model.safetensors"))
+
+    from tl_training.cli import UserError
+
+    with pytest.raises(UserError, match="no checkpoint-N"):
+        train(tmp_path / "empty", "resume_from_checkpoint=true")
+
+
+DEEPSPEED_CONFIG = """compute_environment: LOCAL_MACHINE
+distributed_type: DEEPSPEED
+deepspeed_config:
+  zero_stage: {stage}
+  gradient_clipping: 1.0
+  zero3_init_flag: false
+num_machines: 1
+num_processes: 1
+machine_rank: 0
+mixed_precision: 'no'
+use_cpu: true
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed is not installed (pip install deepspeed)")
+def test_ppo_under_deepspeed_zero2_trains_both_models_and_resumes_exactly(toy, tmp_path):
+    """Real DeepSpeed engines (one per trained model) on the CPU accelerator, in one process: accelerate's
+    CPU path does not hand DeepSpeed a multi-process state, so several ranks need GPUs."""
+
+    def launch(stage, out, *extra):
+        config = tmp_path / f"zero{stage}.yaml"
+        config.write_text(DEEPSPEED_CONFIG.format(stage=stage))
+        command = [*ACCELERATE_LAUNCH, "--config_file", str(config), "-m", "tl_training", "rl", f"output_dir={out}",
+                   f"model={toy / 'model'}", f"train_files={toy / 'toy.jsonl'}", "prompt_format=paper", "max_new_tokens=8",
+                   "steps=3", "save_steps=2", "batch_size=2", "mini_batch_size=1", "do_sample=true", "actor_lr=1e-3",
+                   "critic_lr=1e-3", *extra]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    done = launch(2, tmp_path / "straight")
+    assert done.returncode == 0, done.stderr[-3000:]
+    checkpoint = tmp_path / "straight" / "checkpoint-2"
+    assert (checkpoint / "state" / "actor" / "latest").is_file() and (checkpoint / "state" / "critic" / "latest").is_file()
+    initial = _weights(toy / "model" / "model.safetensors")
+    actor = _weights(tmp_path / "straight" / "model.safetensors")
+    assert not _same_weights(actor, initial)  # the engine stepped the actor
+    critic = _weights(tmp_path / "straight" / "critic" / "model.safetensors")
+    assert not all(torch.equal(critic[k], initial[k]) for k in critic if k in initial)  # and the critic
+
+    done = launch(2, tmp_path / "resumed", f"resume_from_checkpoint={checkpoint}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resumed from" in done.stdout
+    for name in ("model.safetensors", "critic/model.safetensors"):
+        assert _same_weights(_weights(tmp_path / "straight" / name), _weights(tmp_path / "resumed" / name))
+    assert _without_timings((tmp_path / "resumed" / "rl_log.jsonl").read_text()) == \
+        _without_timings((tmp_path / "straight" / "rl_log.jsonl").read_text())
+
+    done = launch(3, tmp_path / "zero3")
+    assert done.returncode != 0 and "ZeRO-3 is not supported" in done.stderr
 
 
 def test_ppo_with_lora_uses_the_disabled_adapter_as_reference(toy, tmp_path):

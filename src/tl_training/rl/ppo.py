@@ -11,14 +11,22 @@ One step:
    later tokens are masked out;
 2. scoring: reward = ``judge(completion).reward`` clipped to +-reward_clip, placed at the last response
    token; each token also pays ``kl_coef * (log pi(a) - log pi_ref(a))``; the critic's values give GAE
-   advantages (gamma, lambda), whitened over the batch's response tokens; returns = advantages + values;
+   advantages (gamma, lambda), whitened over the response tokens of the global batch (all processes);
+   returns = advantages + values;
 3. update: ``ppo_epochs`` passes of minibatches with the clipped policy loss and the clipped value loss,
    each model with its own optimiser and learning rate.
 
-Runs as one process or under ``accelerate launch`` (DDP): models and optimisers go through
-``accelerator.prepare``; generation and no-grad scoring use the unwrapped modules; only rank 0 prints,
-logs and saves.  DeepSpeed: the two trained models need one DeepSpeed plugin each, which this loop does
-not set up yet (it refuses DeepSpeed with a clear message rather than running it wrong).
+Runs as one process or under ``accelerate launch``: models and optimisers go through ``prepare``;
+generation and no-grad scoring use the unwrapped modules; only rank 0 prints, logs and saves.  Under DDP
+one ``Accelerator`` holds both models.  Under DeepSpeed (ZeRO stage 0-2) each trained model needs its own
+engine, so actor and critic each get an ``Accelerator`` and a DeepSpeed plugin (accelerate's multi-model
+API), both built from the launcher's config with this config's micro batch and gradient clipping; the
+frozen reference stays a plain module in the actor's dtype.  ZeRO-3 is refused: it shards the weights
+that generation needs whole.
+
+Checkpoints (``save_steps``) hold the actor and critic as loadable models plus ``state/`` (optimisers,
+weights, RNG: accelerate's ``save_state``, per accelerator) and ``progress.json`` (step, data order, log);
+``resume_from_checkpoint`` continues from one as if the run had not stopped.
 """
 
 from __future__ import annotations
@@ -44,10 +52,15 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum() / mask.sum().clamp(min=1)
 
 
-def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Zero mean, unit variance over the unmasked entries (masked entries come out 0)."""
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
+def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, sum_over_processes=None) -> torch.Tensor:
+    """Zero mean, unit variance over the unmasked entries (masked entries come out 0).
+
+    ``sum_over_processes`` (a tensor -> tensor sum across ranks) makes the statistics those of the global
+    batch, so every rank scales its advantages alike; without it they are this tensor's own."""
+    total = sum_over_processes or (lambda t: t)
+    count, first = total(torch.stack([mask.sum(), (x * mask).sum()]).float())
+    mean = first / count.clamp(min=1)
+    var = total(((x - mean) ** 2 * mask).sum().float()) / count.clamp(min=1)
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
 
@@ -191,18 +204,42 @@ def left_pad(tokenizer, texts: list[str], pad_id: int, device) -> tuple[torch.Te
 # ---------------------------------------------------------------------------------------- the recipe
 
 
+def make_accelerators(config) -> tuple[Any, Any]:
+    """(actor's accelerator, critic's): one and the same without DeepSpeed; under DeepSpeed one each, with
+    its own plugin, as accelerate's multi-model API requires (a DeepSpeed engine trains one model)."""
+    import os
+
+    from accelerate import Accelerator
+    from accelerate.utils import DeepSpeedPlugin
+
+    from ..cli import UserError
+
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
+        accelerator = Accelerator()
+        return accelerator, accelerator
+    plugins = {"actor": DeepSpeedPlugin(), "critic": DeepSpeedPlugin()}  # each reads the launcher's config
+    for plugin in plugins.values():
+        if plugin.zero_stage == 3:
+            raise UserError("PPO under DeepSpeed ZeRO-3 is not supported: ZeRO-3 shards the weights that generation "
+                            "needs whole; use ZeRO-2 (configs/accelerate/deepspeed_zero2.yaml, the paper's setup), "
+                            "with offload_optimizer_device: cpu if memory is short")
+        ds = plugin.deepspeed_config
+        # there is no dataloader to infer the batch from; one optimiser step per minibatch, as without DeepSpeed
+        ds["train_micro_batch_size_per_gpu"] = config.mini_batch_size
+        ds["gradient_accumulation_steps"] = 1
+        ds["train_batch_size"] = config.mini_batch_size * int(os.environ.get("WORLD_SIZE", "1"))
+        ds["gradient_clipping"] = config.max_grad_norm
+    actor_accelerator = Accelerator(deepspeed_plugins=plugins)  # the first plugin ("actor") is active
+    return actor_accelerator, Accelerator()  # the second shares the state, so it knows both plugins
+
+
 class PPORecipe:
     def __init__(self, config, prompts, tokenizer, stop_strings: list[str], rewards=None):
-        from accelerate import Accelerator
-        from accelerate.utils import DistributedType, set_seed
-
-        from ..cli import UserError
+        from accelerate.utils import set_seed
 
         self.config, self.prompts, self.tokenizer, self.rewards = config, prompts, tokenizer, rewards
-        self.accelerator = Accelerator()
-        if self.accelerator.distributed_type == DistributedType.DEEPSPEED:
-            raise UserError("PPO under DeepSpeed is not supported yet (two trained models need two DeepSpeed "
-                            "plugins); use DDP (accelerate launch --multi_gpu) or algorithm: grpo")
+        self.actor_acc, self.critic_acc = make_accelerators(config)
+        self.accelerator = self.actor_acc  # device, rank and collectives: the same for both
         set_seed(config.seed, device_specific=True)  # different samples per rank; DDP syncs the weights
         self.main = self.accelerator.is_main_process
         actor, self.reference, critic = load_models(config)
@@ -214,14 +251,22 @@ class PPORecipe:
                                       weight_decay=config.weight_decay)
         critic_opt = torch.optim.AdamW([p for p in critic.parameters() if p.requires_grad], lr=config.critic_lr,
                                        weight_decay=config.weight_decay)
-        self.actor, self.critic, self.actor_opt, self.critic_opt = self.accelerator.prepare(actor, critic, actor_opt, critic_opt)
-        if self.reference is not None:
-            self.reference.to(self.accelerator.device)
+        if self.actor_acc is self.critic_acc:
+            self.actor, self.critic, self.actor_opt, self.critic_opt = self.actor_acc.prepare(actor, critic, actor_opt, critic_opt)
+        else:
+            self.actor, self.actor_opt = self.actor_acc.prepare(actor, actor_opt)
+            self.critic_acc.state.select_deepspeed_plugin("critic")
+            self.critic, self.critic_opt = self.critic_acc.prepare(critic, critic_opt)
+        if self.reference is not None:  # in the actor's dtype (an engine may have cast it to bf16)
+            dtype = next(self.actor_acc.unwrap_model(self.actor).parameters()).dtype
+            self.reference.to(self.accelerator.device, dtype=dtype)
         self.actor.eval()  # dropout off: old and new log-probs must come from the same function
         self.critic.eval()
         self.log_path = Path(config.output_dir) / "rl_log.jsonl"
         self.order: list[int] = []
         self.epoch = 0
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
 
     # -- data
 
@@ -275,13 +320,13 @@ class PPORecipe:
         rewards, kl = token_rewards(torch.tensor(scores, device=device), logprobs, ref_logprobs, mask, config.kl_coef)
         advantages, returns = gae(rewards, values, mask, config.gamma, config.lam)
         if config.whiten_advantages:
-            advantages = whiten(advantages, mask)
+            advantages = whiten(advantages, mask, sum_over_processes=lambda t: self.accelerator.reduce(t, "sum"))
         timer["score"] += time.perf_counter() - started
         stats = {"kl": kl.sum(1).mean().item(), "response_length": mask.sum(1).mean().item()}
         return Rollout(output, attention, mask, logprobs, values * mask, advantages, returns), scores, verdicts, stats
 
     def update(self, data: Rollout, width: int) -> dict[str, float]:
-        config, acc = self.config, self.accelerator
+        config = self.config
         sums = {"policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0}
         count = 0
         for _ in range(config.ppo_epochs):
@@ -289,14 +334,14 @@ class PPORecipe:
                 mb = data.rows(index)
                 logprobs = response_logprobs(self.actor, mb.input_ids, mb.attention_mask, width, self.temperature)
                 loss, clipped = policy_loss(logprobs, mb.logprobs, mb.advantages, mb.mask, config.clip_ratio)
-                acc.backward(loss)
-                acc.clip_grad_norm_(self.actor.parameters(), config.max_grad_norm)
+                self.actor_acc.backward(loss)  # under DeepSpeed the engine also clips and steps here
+                self.actor_acc.clip_grad_norm_(self.actor.parameters(), config.max_grad_norm)
                 self.actor_opt.step()
                 self.actor_opt.zero_grad()
                 values = response_values(self.critic, mb.input_ids, mb.attention_mask, width)
                 vloss = value_loss(values, mb.values, mb.returns, mb.mask, config.value_clip)
-                acc.backward(vloss)
-                acc.clip_grad_norm_(self.critic.parameters(), config.max_grad_norm)
+                self.critic_acc.backward(vloss)
+                self.critic_acc.clip_grad_norm_(self.critic.parameters(), config.max_grad_norm)
                 self.critic_opt.step()
                 self.critic_opt.zero_grad()
                 sums["policy_loss"] += loss.item()
@@ -317,23 +362,49 @@ class PPORecipe:
         return {**{k: round(v, 6) for k, v in zip(names, means.tolist())},
                 **{f"rate/{c}": round(r, 4) for c, r in zip(CATEGORIES, (totals / n).tolist())}}
 
-    def save(self, directory: Path) -> None:
+    def _state_dirs(self, directory: Path) -> list[tuple[Any, Path]]:
+        if self.actor_acc is self.critic_acc:
+            return [(self.actor_acc, directory / "state")]
+        return [(self.actor_acc, directory / "state" / "actor"), (self.critic_acc, directory / "state" / "critic")]
+
+    def save(self, directory: Path, resumable: bool = False) -> None:
         acc = self.accelerator
         acc.wait_for_everyone()
-        for model, target in ((self.actor, directory), (self.critic, directory / "critic")):
-            acc.unwrap_model(model).save_pretrained(target, is_main_process=self.main, state_dict=acc.get_state_dict(model),
-                                                    safe_serialization=True)
+        for owner, model, target in ((self.actor_acc, self.actor, directory), (self.critic_acc, self.critic, directory / "critic")):
+            owner.unwrap_model(model).save_pretrained(target, is_main_process=self.main, state_dict=owner.get_state_dict(model),
+                                                      safe_serialization=True)
         if self.main:
             self.tokenizer.save_pretrained(directory)
+        if resumable:
+            for owner, target in self._state_dirs(directory):
+                owner.save_state(str(target))
+            if self.main:
+                progress = {"step": self.step, "order": self.order, "epoch": self.epoch, "history": self.history}
+                (directory / "progress.json").write_text(json.dumps(progress))
         acc.wait_for_everyone()
+
+    def resume(self, checkpoint: Path) -> None:
+        """Optimisers, weights, RNG, data order and log as they were when ``checkpoint`` was written."""
+        from ..cli import UserError
+
+        if not (checkpoint / "progress.json").is_file():
+            raise UserError(f"resume_from_checkpoint: {checkpoint} is not a PPO checkpoint (no progress.json)")
+        for owner, target in self._state_dirs(checkpoint):
+            owner.load_state(str(target))
+        progress = json.loads((checkpoint / "progress.json").read_text())
+        self.step, self.order, self.epoch, self.history = progress["step"], progress["order"], progress["epoch"], progress["history"]
+        if self.main:
+            print(f"resumed from {checkpoint} at step {self.step}", flush=True)
 
     def train(self) -> list[dict[str, Any]]:
         config = self.config
-        history = []
+        checkpoint = resume_checkpoint(config)
+        if checkpoint:
+            self.resume(checkpoint)
         if self.main:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self.log_path.write_text("")
-        for step in range(1, config.steps + 1):
+            self.log_path.write_text("".join(json.dumps(entry) + "\n" for entry in self.history))
+        for step in range(self.step + 1, config.steps + 1):
             timer = {"generate": 0.0, "judge": 0.0, "score": 0.0, "update": 0.0}
             batch = self.next_batch()
             data, scores, verdicts, stats = self.rollout(batch, timer)
@@ -342,7 +413,8 @@ class PPORecipe:
             timer["update"] += time.perf_counter() - started
             local = {"reward": sum(scores) / len(scores), **stats, **losses, **{f"seconds/{k}": v for k, v in timer.items()}}
             entry = {"step": step, **self.gathered(local, category_counts(verdicts))}
-            history.append(entry)
+            self.step = step
+            self.history.append(entry)
             if self.main and (step % config.logging_steps == 0 or step == config.steps):
                 with self.log_path.open("a") as handle:
                     handle.write(json.dumps(entry) + "\n")
@@ -351,10 +423,27 @@ class PPORecipe:
                       f"clip {entry['clip_fraction']:.3f}  correct {entry['rate/correct']:.2f}  "
                       f"format_error {entry['rate/format_error']:.2f}", flush=True)
             if config.save_steps and step % config.save_steps == 0 and step < config.steps:
-                self.save(Path(config.output_dir) / f"checkpoint-{step}")
+                self.save(Path(config.output_dir) / f"checkpoint-{step}", resumable=True)
         self.save(Path(config.output_dir))
         self.accelerator.end_training()  # tear the process group down before exit (a gloo rank can abort otherwise)
-        return history
+        return self.history
+
+
+def resume_checkpoint(config) -> Path | None:
+    """The checkpoint ``resume_from_checkpoint`` names: a path, or true for the latest in output_dir."""
+    from ..cli import UserError
+
+    wanted = config.resume_from_checkpoint
+    if wanted in (None, False, ""):
+        return None
+    if wanted is True:
+        found = sorted(Path(config.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        if not found:
+            raise UserError(f"resume_from_checkpoint: true, but {config.output_dir} holds no checkpoint-N")
+        return found[-1]
+    if not Path(wanted).is_dir():
+        raise UserError(f"resume_from_checkpoint: {wanted} not found")
+    return Path(wanted)
 
 
 def run_ppo(config, prompts, tokenizer, stop_strings, rewards=None) -> list[dict[str, Any]]:
