@@ -177,6 +177,8 @@ def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, d
               "output_dir": str(model_dir), "seed": cfg.seed}
     values = stage_values(cfg, "rl", {}, wiring)
     launch = values.pop("launch", None)
+    if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config (save_steps)
+        values["resume_from_checkpoint"] = True
     launch_command(launch, ["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
     report = json.loads((model_dir / "rl_report.json").read_text())
     rewards = [entry["reward"] for entry in report["log"]]

@@ -48,7 +48,7 @@ class RLConfig:
     grpo_args: dict = field(default_factory=dict, metadata={"help": "GRPO: extra trl.GRPOConfig fields"})
     save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0: only at the end)"})
     resume_from_checkpoint: str | bool | None = field(
-        default=None, metadata={"help": "PPO: a checkpoint-N directory, or true for the latest in output_dir"})
+        default=None, metadata={"help": "a checkpoint-N directory, or true for the latest in output_dir"})
     logging_steps: int = 1
     seed: int = 0
     dtype: str = field(default="auto", metadata={"help": "model weights dtype: auto, float32, bfloat16, float16"})

@@ -68,6 +68,6 @@ def run_grpo(config, prompts, tokenizer, stop_strings, rewards=None) -> list[dic
         model=model, reward_funcs=GRPOReward(rewards, config.reward_clip, stop_strings), args=grpo_args(config),
         train_dataset=prompt_dataset(prompts, tokenizer), processing_class=tokenizer, peft_config=peft_config,
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=config.resume_from_checkpoint or None)  # TRL: a path, or true for the latest
     trainer.save_model(config.output_dir)
     return trainer.state.log_history
