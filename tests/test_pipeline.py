@@ -169,6 +169,39 @@ def test_ablation_variants_share_data_and_budget_and_differ_only_in_the_three_sw
     assert base.mae == {} and "pkt" not in base.sft  # the base config is not changed
 
 
+def test_sign_test_matches_hand_computed_binomial_tails():
+    from tl_training.pipeline.ablate import sign_test
+
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(3, 3) == 1.0
+    assert sign_test(5, 0) == pytest.approx(2 / 32)  # 2 * 0.5**5
+    assert sign_test(1, 7) == pytest.approx(2 * (1 + 8) / 256)  # 2 * (C(8,0) + C(8,1)) / 2**8
+    assert sign_test(7, 1) == sign_test(1, 7)
+
+
+def test_paired_comparison_counts_only_cases_where_the_variant_and_the_baseline_differ():
+    from tl_training.pipeline.ablate import paired
+
+    outcomes = {
+        "standard_sft": {0: {"b": {"1": True, "2": False, "3": False, "4": True}}, 1: {"b": {"1": False}}},
+        "+pkt": {0: {"b": {"1": True, "2": True, "3": True, "4": False}}, 1: {"b": {"1": True}}},
+        "+mae": {0: {"b": {"1": True, "2": False, "3": False, "4": True, "extra": True}}},
+    }
+    table = paired(outcomes)
+    assert table["+pkt"] == {"gained": 3, "lost": 1, "p": pytest.approx(0.625)}  # 2 * 5/16
+    assert table["+mae"] == {"gained": 0, "lost": 0, "p": 1.0}  # "extra" has no baseline case to pair with
+    assert "standard_sft" not in table
+
+
+def test_case_outcomes_read_the_per_case_scores_of_an_eval_run(tmp_path):
+    from tl_training.pipeline.ablate import case_outcomes
+
+    (tmp_path / "scores").mkdir()
+    (tmp_path / "results.json").write_text(json.dumps({"benchmarks": {"bfcl:simple_python": {}}}))
+    (tmp_path / "scores" / "bfcl_simple_python.jsonl").write_text('{"id": "a", "cf": true}\n{"id": "b", "cf": false}\n')
+    assert case_outcomes(tmp_path) == {"bfcl:simple_python": {"a": True, "b": False}}
+
+
 def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
     from tl_training.pipeline.ablate import markdown, summarize
 

@@ -4,13 +4,15 @@ Standard SFT, +MAE, +PKT, +IRM and all three, each a pipeline run on the same da
 shared), the same budget (the config's sft and rl sections) and the same seeds; every run keeps its
 own resume markers under ``<run_dir>/<variant>/seed<S>``; a stage identical to another variant's (+IRM's SFT
 is standard SFT's) is trained once and reused.  Writes ``ablation.md`` (mean and spread over
-seeds, the size of one case in points), ``ablation.json`` and ``ablation.png``.
+seeds, the size of one case in points, and a paired per-case comparison with standard SFT),
+``ablation.json`` and ``ablation.png``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -70,11 +72,50 @@ def summarize(results: dict[str, dict[int, dict[str, dict[str, Any]]]]) -> dict[
     return table
 
 
+def case_outcomes(eval_dir: str | Path) -> dict[str, dict[str, bool]]:
+    """benchmark -> case id -> CF (the call fully right), from an eval run's ``scores/<benchmark>.jsonl``."""
+    from ..eval.report import slug
+
+    results = json.loads((Path(eval_dir) / "results.json").read_text())
+    outcomes = {}
+    for benchmark in results["benchmarks"]:
+        lines = (Path(eval_dir) / "scores" / f"{slug(benchmark)}.jsonl").read_text().splitlines()
+        outcomes[benchmark] = {json.loads(line)["id"]: json.loads(line)["cf"] for line in lines}
+    return outcomes
+
+
+def sign_test(gains: int, losses: int) -> float:
+    """Exact two-sided sign test on the discordant cases: how often a coin would split them this unevenly."""
+    n = gains + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(gains, losses) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired(outcomes: dict[str, dict[int, dict[str, dict[str, bool]]]], baseline: str = "standard_sft") -> dict[str, Any]:
+    """Each variant against the baseline, case by case on the same cases and seed: CF gained (right where the
+    baseline was wrong) and lost, over every benchmark and seed, with the sign test's p."""
+    table = {}
+    for variant, by_seed in outcomes.items():
+        if variant == baseline or baseline not in outcomes:
+            continue
+        gains = losses = 0
+        for seed, by_benchmark in by_seed.items():
+            for benchmark, cases in by_benchmark.items():
+                base = outcomes[baseline].get(seed, {}).get(benchmark, {})
+                for case, right in cases.items():
+                    if case in base and right != base[case]:
+                        gains, losses = gains + right, losses + (not right)
+        table[variant] = {"gained": gains, "lost": losses, "p": sign_test(gains, losses)}
+    return table
+
+
 def _cell(entry: dict[str, Any]) -> str:
     return f"{entry['mean']:.1f}" + (f" ± {entry['sd']:.1f}" if entry["sd"] is not None else "")
 
 
-def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int) -> str:
+def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: dict[str, Any] | None = None) -> str:
     benchmarks = list(cases)
     lines = [f"Mean ± sample standard deviation over {seeds} seed(s) (no spread with one seed), TS / PI / CF in %.", "",
              "| variant | " + " | ".join(benchmarks) + " |", "|---|" + "---|" * len(benchmarks)]
@@ -90,6 +131,12 @@ def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int) -> str:
                 lines.append(f"- {variant}: " + ", ".join(
                     f"{b} {by_benchmark[b]['CF']['mean'] - table['standard_sft'][b]['CF']['mean']:+.1f}"
                     for b in benchmarks if b in by_benchmark and b in table["standard_sft"]))
+    if pairs:
+        lines += ["", "Case by case against standard SFT (same cases, same seed; CF over every benchmark and seed): "
+                  "cases gained / lost, and the exact two-sided sign test on them (p near 1: a coin splits them "
+                  "as evenly):", ""]
+        lines += [f"- {v}: +{e['gained']} / -{e['lost']} (net {e['gained'] - e['lost']:+d}), p = {e['p']:.2f}"
+                  for v, e in pairs.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +177,7 @@ def run(args) -> int:
     print("ablation: the shared data stage", file=sys.stderr)
     data = run_pipeline(shared, only_until="data")["data"]["outputs"]
     results: dict[str, dict[int, dict[str, Any]]] = {}
+    outcomes: dict[str, dict[int, dict[str, dict[str, bool]]]] = {}
     cases: dict[str, int] = {}
     for seed in range(args.seeds):  # seed by seed: a run cut short still leaves complete comparisons
         for variant in args.variants:
@@ -140,11 +188,13 @@ def run(args) -> int:
             evaluation = markers["eval"]
             (model,) = evaluation["outputs"]["runs"]
             results.setdefault(variant, {})[seed] = evaluation["metrics"][model]
+            outcomes.setdefault(variant, {})[seed] = case_outcomes(evaluation["outputs"]["runs"][model])
             cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
-    table = summarize(results)
-    text = markdown(table, cases, args.seeds)
+    table, pairs = summarize(results), paired(outcomes)
+    text = markdown(table, cases, args.seeds, pairs)
     (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
-    (base.path / "ablation.json").write_text(json.dumps({"seeds": args.seeds, "cases": cases, "table": table}, indent=2))
+    (base.path / "ablation.json").write_text(json.dumps({"seeds": args.seeds, "cases": cases, "table": table,
+                                                         "paired_cf": pairs}, indent=2))
     chart(table, list(cases), base.path / "ablation.png")
     print(text, end="")
     print(f"wrote {base.path}/ablation.md, ablation.json, ablation.png", file=sys.stderr)
