@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     parser.add_argument("--config", required=True, help="pipeline YAML (the budget of every variant)")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds 0..N-1 (default 1)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",
-                        help=f"subset to run (default all: {', '.join(VARIANTS)})")
+                        help=f"subset to run, in this order (default all: {', '.join(VARIANTS)})")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a field, e.g. sft.max_steps=50")
     parser.set_defaults(func=run)
 
@@ -190,6 +190,7 @@ def run(args) -> int:
             results.setdefault(variant, {})[seed] = evaluation["metrics"][model]
             outcomes.setdefault(variant, {})[seed] = case_outcomes(evaluation["outputs"]["runs"][model])
             cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
+    results = {v: results[v] for v in VARIANTS if v in results}  # the paper's order, whatever order they ran in
     table, pairs = summarize(results), paired(outcomes)
     text = markdown(table, cases, args.seeds, pairs)
     (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
