@@ -191,6 +191,7 @@ def run(args) -> int:
             outcomes.setdefault(variant, {})[seed] = case_outcomes(evaluation["outputs"]["runs"][model])
             cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
     results = {v: results[v] for v in VARIANTS if v in results}  # the paper's order, whatever order they ran in
+    outcomes = {v: outcomes[v] for v in VARIANTS if v in outcomes}
     table, pairs = summarize(results), paired(outcomes)
     text = markdown(table, cases, args.seeds, pairs)
     (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
