@@ -80,7 +80,7 @@ def case_outcomes(eval_dir: str | Path) -> dict[str, dict[str, bool]]:
     outcomes = {}
     for benchmark in results["benchmarks"]:
         lines = (Path(eval_dir) / "scores" / f"{slug(benchmark)}.jsonl").read_text().splitlines()
-        outcomes[benchmark] = {json.loads(line)["id"]: json.loads(line)["cf"] for line in lines}
+        outcomes[benchmark] = {score["id"]: score["cf"] for score in map(json.loads, lines)}
     return outcomes
 
 
