@@ -143,8 +143,10 @@ def _write_stage_yaml(path: Path, values: dict[str, Any]) -> Path:
 
 
 def _last_checkpoint(directory: Path) -> Path | None:
-    checkpoints = sorted(directory.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return checkpoints[-1] if checkpoints else None
+    from transformers.trainer_utils import get_last_checkpoint  # the rule the trainers resume by
+
+    found = get_last_checkpoint(directory) if directory.is_dir() else None
+    return Path(found) if found else None
 
 
 def _keep_log_drop_checkpoints(model_dir: Path) -> None:

@@ -437,10 +437,12 @@ def resume_checkpoint(config) -> Path | None:
     if wanted in (None, False, ""):
         return None
     if wanted is True:
-        found = sorted(Path(config.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        from transformers.trainer_utils import get_last_checkpoint  # the Trainer's rule, shared with SFT
+
+        found = get_last_checkpoint(config.output_dir) if Path(config.output_dir).is_dir() else None
         if not found:
             raise UserError(f"resume_from_checkpoint: true, but {config.output_dir} holds no checkpoint-N")
-        return found[-1]
+        return Path(found)
     if not Path(wanted).is_dir():
         raise UserError(f"resume_from_checkpoint: {wanted} not found")
     return Path(wanted)
