@@ -96,7 +96,7 @@ def test_batching_and_order_do_not_change_greedy_output(trained):
     prompts = [renderer.render_prompt(c) for c in cases]
     one, many = {}, {}
     generate_transformers(model, tokenizer, prompts, stop_strings=renderer.stop_strings, max_new_tokens=30,
-                          batch_size=1, on_batch=lambda idx, t: one.update(zip(idx, t)), sort_by_length=False)
+                          batch_size=1, on_batch=lambda idx, t: one.update(zip(idx, t)), order="file")
     generate_transformers(model, tokenizer, prompts, stop_strings=renderer.stop_strings, max_new_tokens=30,
                           batch_size=8, on_batch=lambda idx, t: many.update(zip(idx, t)))
     assert one == many

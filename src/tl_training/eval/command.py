@@ -32,7 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--no-fast-path", action="store_true", help="generate every case (no teacher-forced exact-match check)")
-    p.add_argument("--no-length-sort", action="store_true", help="batch in file order (for measuring its gain)")
+    p.add_argument("--batch-order", choices=("prefix", "length", "file"), default="prefix",
+                   help="prefix: prefill prompt heads shared by several cases (a tool list) once (default); "
+                        "length: whole prompts sorted by length; file: in file order (baselines for measuring)")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="float32")
     p.add_argument("--syntax", default=None, help="call syntax of the predictions (default: the renderer's; auto for --predictions)")
     p.add_argument("--trust-remote-code", action="store_true")
@@ -118,7 +120,7 @@ def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state
 
         generate_transformers(model, tokenizer, prompts_of(rest), stop_strings=renderer.stop_strings,
                               max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, on_batch=on_batch,
-                              sort_by_length=not args.no_length_sort)
+                              order=args.batch_order)
     stats["seconds"] = round(time.perf_counter() - start, 2)
     return stats | {"predictions": log.done}
 

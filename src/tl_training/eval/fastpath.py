@@ -120,8 +120,8 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
         with torch.no_grad():
             # Only the last ``keep`` columns need logits: the LM head over a large vocabulary at every prompt
             # position would cost more than the rest of the forward pass.
-            logits = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                           logits_to_keep=keep).logits.float()
+            logits = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device),
+                           position_ids=positions.to(model.device), logits_to_keep=keep).logits.float().cpu()
         for row, (index, _, forced) in enumerate(batch):
             at = logits[row, keep - 1 - len(forced):keep - 1]
             top = at.topk(2, dim=-1)

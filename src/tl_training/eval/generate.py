@@ -1,8 +1,9 @@
 """Batched greedy generation of one assistant turn per case, written as it comes, resumable.
 
-Prompts are sorted by token length (longest first) and cut into batches, so a batch pads little: on CPU
-that is most of the gain of batching.  Padding is on the left, so every sequence's next token sits in the
-last column.  A sequence ends at an end-of-sequence token or at one of the renderer's stop strings; its
+Prompts that share a long head (a benchmark's tool list) have it prefilled once and reused
+(``prefix_cache.py``); the rest are sorted by token length (longest first) and cut into batches, so a batch
+pads little: on CPU that is most of the gain of batching.  Padding is on the left of each part, so every
+sequence's next token sits in the last column.  A sequence ends at an end-of-sequence token or at one of the renderer's stop strings; its
 text is cut there (``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
 
 ``PredictionLog`` is the JSONL file of predictions: each finished batch is appended and flushed, and a
@@ -74,38 +75,49 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+BATCH_ORDERS = ("prefix", "length", "file")
+
+
 def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
                           batch_size: int, on_batch: Callable[[list[int], list[str]], None],
-                          sort_by_length: bool = True) -> None:
-    """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch."""
+                          order: str = "prefix") -> None:
+    """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch.
+
+    ``order``: ``prefix`` prefills shared prompt heads once (``prefix_cache.py``; models it cannot serve
+    fall back to ``length``), ``length`` batches whole prompts sorted by length, ``file`` batches them in
+    the given order (the baselines for measuring both gains).
+    """
     import torch
 
+    from .prefix_cache import PrefixStore, batch_inputs, plan_batches, supports_prefix_cache
+
+    if order not in BATCH_ORDERS:
+        raise ValueError(f"order {order!r}: expected one of {BATCH_ORDERS}")
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    if sort_by_length:
-        batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
+    if order == "prefix" and supports_prefix_cache(model):
+        batches = plan_batches(encoded, batch_size)
     else:
-        batches = [list(range(i, min(i + batch_size, len(prompts)))) for i in range(0, len(prompts), batch_size)]
+        indices = length_sorted_batches([len(ids) for ids in encoded], batch_size) if order != "file" else [
+            list(range(i, min(i + batch_size, len(prompts)))) for i in range(0, len(prompts), batch_size)]
+        batches = [[(i, 0) for i in batch] for batch in indices]
+    store = PrefixStore(model, encoded, batches)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
     stop_ids = eos_ids(tokenizer, model)
     model.eval()
     for batch in batches:
-        width = max(len(encoded[i]) for i in batch)
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, i in enumerate(batch):  # left padding
-            ids = encoded[i]
-            input_ids[row, width - len(ids):] = torch.tensor(ids)
-            attention[row, width - len(ids):] = 1
+        input_ids, attention, cache = batch_inputs(encoded, batch, pad_id, store)
         with torch.no_grad():
             output = model.generate(
-                input_ids=input_ids, attention_mask=attention, do_sample=False, max_new_tokens=max_new_tokens,
+                input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device), cache=cache,
+                do_sample=False, max_new_tokens=max_new_tokens,
                 pad_token_id=pad_id, eos_token_id=sorted(stop_ids) or None,
                 stop_strings=stop_strings or None, tokenizer=tokenizer if stop_strings else None,
                 temperature=None, top_p=None, top_k=None,
             )
+        width = input_ids.shape[1]
         texts = [completion_text(tokenizer, output[row, width:].tolist(), stop_strings, stop_ids)
                  for row in range(len(batch))]
-        on_batch(batch, texts)
+        on_batch([i for i, _ in batch], texts)
 
 
 def generate_vllm(model_name: str, adapter: str | None, prompts: list[str], *, stop_strings: list[str],
@@ -127,7 +139,10 @@ def generate_vllm(model_name: str, adapter: str | None, prompts: list[str], *, s
 
 
 def load_model(name: str, adapter: str | None, dtype: str | None, trust_remote_code: bool):
-    """Model and tokenizer for generation: left padding, optional peft adapter merged for speed."""
+    """Model and tokenizer for generation: left padding, optional peft adapter merged for speed, on the GPU
+    where there is one."""
+    import torch
+
     from ..models import load_causal_lm, load_tokenizer
 
     tokenizer = load_tokenizer(adapter or name, trust_remote_code=trust_remote_code) if adapter and (
@@ -138,5 +153,7 @@ def load_model(name: str, adapter: str | None, dtype: str | None, trust_remote_c
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    if torch.cuda.is_available():
+        model.to("cuda")
     return model, tokenizer
 

@@ -1,0 +1,174 @@
+"""Prompts that begin alike are prefilled once: the keys and values of a shared prefix are computed a
+single time and reused by every prompt that starts with it.
+
+Tool-use benchmarks repeat long prompt heads: RoTBench's cases of one scenario share a tool list of ~900
+tokens and differ only in the user's query, ToolAlpaca's cases of one API likewise.  On a CPU the prefill
+of those heads is most of an evaluation (BENCHMARKS.md, Evaluation).
+
+Grouping (``group_by_prefix``): prompts sorted by token ids, so that prompts sharing a head are
+neighbours; a run of neighbours shares the smallest common prefix of its adjacent pairs.  A group saves
+``(members - 1) * prefix`` prefilled tokens; a run is cut at its weakest links (a radix tree's branch
+points) where its parts together save more than the whole run does.
+
+Batches (``batch_inputs``): a row is ``[pad][prefix][pad][suffix]``.  The cache holds each row's prefix
+right-aligned in its first ``P`` slots (``P`` the longest prefix of the batch) with the padding slots
+masked, and the input is the whole row, of which ``generate`` runs only what the cache lacks.  Positions
+come from the attention mask (transformers counts them over unmasked tokens), so every token sits at the
+position it has in its unpadded prompt, as in plain left-padded batching.
+
+Only caches made entirely of ``DynamicLayer`` (full attention: Llama, Qwen2 without sliding window,
+SmolLM2, CodeLlama ...) take prefixes; other models (sliding windows, linear attention) are batched
+whole (``supports_prefix_cache``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A prefix shorter than this is not worth its own forward pass and the cache assembly.
+MIN_SHARED_TOKENS = 32
+
+
+@dataclass(frozen=True)
+class Group:
+    prefix_len: int  # tokens prefilled once for every member; 0 for a prompt that shares nothing
+    members: tuple[int, ...]  # prompt indices
+
+
+def _common_prefix_len(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def group_by_prefix(encoded: list[list[int]], min_shared: int = MIN_SHARED_TOKENS) -> list[Group]:
+    """Every prompt index in exactly one group; a shared prefix always leaves each member a token to run."""
+    if not encoded:
+        return []
+    order = sorted(range(len(encoded)), key=lambda i: encoded[i])
+    links = [_common_prefix_len(encoded[a], encoded[b]) for a, b in zip(order, order[1:])]
+
+    # Runs of the sorted order as a tree: a run's children are its parts between its weakest links.  Built
+    # top-down with a stack (no recursion: prompts can nest deeper than Python's recursion limit), then
+    # settled bottom-up: each node keeps the better of sharing its own prefix or its children's choices.
+    nodes: list[tuple[int, int, list[int]]] = []  # (start, end) in `order`, child node ids
+    pending = [(0, len(order), None)]
+    while pending:
+        start, end, parent = pending.pop()
+        nodes.append((start, end, []))
+        if parent is not None:
+            nodes[parent][2].append(len(nodes) - 1)
+        if end - start > 1:
+            weakest = min(links[start:end - 1])
+            cut = start
+            for k in range(start, end - 1):
+                if links[k] == weakest:
+                    pending.append((cut, k + 1, len(nodes) - 1))
+                    cut = k + 1
+            pending.append((cut, end, len(nodes) - 1))
+
+    best: dict[int, tuple[int, list[Group]]] = {}
+    for node in reversed(range(len(nodes))):  # children come after their parent
+        start, end, children = nodes[node]
+        members = tuple(order[start:end])
+        if len(members) == 1:
+            best[node] = (0, [Group(0, members)])
+            continue
+        shared = min(min(links[start:end - 1]), min(len(encoded[i]) for i in members) - 1)
+        whole = (len(members) - 1) * shared if shared >= min_shared else 0
+        parts = sum(best[c][0] for c in children)
+        if whole > 0 and whole >= parts:
+            best[node] = (whole, [Group(shared, members)])
+        else:
+            best[node] = (parts, [g for c in children for g in best[c][1]])
+    return best[0][1]
+
+
+def plan_batches(encoded: list[list[int]], batch_size: int) -> list[list[tuple[int, int]]]:
+    """Batches of ``(prompt index, prefix length)``: a group's members together (so few prefixes are held
+    at once), longest prefixes first; prompts sharing nothing batched apart, longest first."""
+    groups = group_by_prefix(encoded)
+    shared = sorted((g for g in groups if g.prefix_len), key=lambda g: (-g.prefix_len, g.members))
+    rows = [(i, g.prefix_len) for g in shared
+            for i in sorted(g.members, key=lambda i: (-len(encoded[i]), i))]
+    alone = sorted((g.members[0] for g in groups if not g.prefix_len), key=lambda i: (-len(encoded[i]), i))
+    batches = [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]
+    return batches + [[(i, 0) for i in alone[k:k + batch_size]] for k in range(0, len(alone), batch_size)]
+
+
+def supports_prefix_cache(model) -> bool:
+    """Whether this model's generation cache is plain full attention, which a padded prefix can seed."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    try:
+        cache = DynamicCache(config=model.config)
+    except Exception:  # a config the cache cannot read: batch whole prompts
+        return False
+    return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+class PrefixStore:
+    """Per-layer keys and values of each prefix in use, computed on first use, dropped after last use."""
+
+    def __init__(self, model, encoded: list[list[int]], batches: list[list[tuple[int, int]]]):
+        self.model = model
+        self.encoded = encoded
+        self.uses: dict[tuple[int, ...], int] = {}
+        for batch in batches:
+            for i, length in batch:
+                if length:
+                    key = tuple(encoded[i][:length])
+                    self.uses[key] = self.uses.get(key, 0) + 1
+        self.held: dict[tuple[int, ...], list[tuple]] = {}
+
+    def take(self, index: int, length: int) -> list[tuple]:
+        import torch
+        from transformers import DynamicCache
+
+        key = tuple(self.encoded[index][:length])
+        if key not in self.held:
+            cache = DynamicCache(config=self.model.config)
+            with torch.no_grad():
+                self.model(input_ids=torch.tensor([key], device=self.model.device), cache=cache, use_cache=True)
+            self.held[key] = [(layer.keys, layer.values) for layer in cache.layers]
+        kv = self.held[key]
+        self.uses[key] -= 1
+        if not self.uses[key]:
+            del self.held[key]
+        return kv
+
+
+def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id: int, store: PrefixStore | None):
+    """``input_ids``, ``attention_mask`` and the cache (None where no row has a prefix) of one batch."""
+    import torch
+    from transformers import DynamicCache
+
+    prefix_width = max(length for _, length in batch)
+    suffix_width = max(len(encoded[i]) - length for i, length in batch)
+    width = prefix_width + suffix_width
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (i, length) in enumerate(batch):
+        ids = torch.tensor(encoded[i])
+        input_ids[row, prefix_width - length:prefix_width] = ids[:length]
+        attention[row, prefix_width - length:prefix_width] = 1
+        input_ids[row, width - (len(ids) - length):] = ids[length:]
+        attention[row, width - (len(ids) - length):] = 1
+    if not prefix_width:
+        return input_ids, attention, None
+    rows = [store.take(i, length) if length else None for i, length in batch]
+    template = next(kv for kv in rows if kv is not None)
+    cache = DynamicCache(config=store.model.config)
+    for layer_index, layer in enumerate(cache.layers):
+        keys, values = [], []
+        for kv in rows:
+            like_k, like_v = template[layer_index]
+            k, v = kv[layer_index] if kv is not None else (like_k[..., :0, :], like_v[..., :0, :])
+            pad = prefix_width - k.shape[-2]
+            keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)))
+            values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
+        layer.update(torch.cat(keys), torch.cat(values))
+    return input_ids, attention, cache

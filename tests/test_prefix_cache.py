@@ -1,0 +1,121 @@
+"""Shared-prefix prefill: which prompts are grouped, and that a batch seeded with cached prefixes computes
+what each prompt computes alone (logits, and greedy text through ``generate_transformers``)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tl_training.eval.generate import generate_transformers
+from tl_training.eval.prefix_cache import (
+    Group, PrefixStore, batch_inputs, group_by_prefix, plan_batches, supports_prefix_cache,
+)
+from tl_training.tiny import build_model, build_tokenizer
+
+
+def family(head: list[int], tails: list[list[int]]) -> list[list[int]]:
+    return [head + tail for tail in tails]
+
+
+def test_prompts_sharing_a_long_head_are_grouped_and_the_rest_left_alone():
+    a = list(range(100, 160))  # 60 shared tokens
+    b = list(range(300, 340))  # 40 shared tokens
+    encoded = family(a, [[1], [2, 3], [4]]) + family(b, [[5], [6]]) + [[7] * 50] + [list(range(100, 110))]
+    groups = group_by_prefix(encoded)
+    assert sorted(groups, key=lambda g: g.members) == [
+        Group(60, (0, 1, 2)), Group(40, (3, 4)), Group(0, (5,)), Group(0, (6,))]
+
+
+def test_a_prefix_leaves_every_member_a_token_to_run():
+    encoded = [list(range(50)), list(range(50)) + [9, 9], list(range(50))]
+    (group,) = group_by_prefix(encoded)
+    assert group == Group(49, (0, 2, 1))  # not 50: the two 50-token prompts would have nothing left to run
+
+
+def test_short_common_heads_are_not_worth_a_group():
+    encoded = family(list(range(20)), [[1, 2], [3, 4], [5, 6]])
+    assert all(g.prefix_len == 0 for g in group_by_prefix(encoded, min_shared=32))
+
+
+def test_a_run_is_cut_where_its_parts_save_more():
+    head = list(range(40))
+    pair_one, pair_two = head + [1] * 60, head + [2] * 60
+    encoded = [pair_one + [3], pair_one + [4], pair_two + [5], pair_two + [6]]
+    # Whole run: 3 x 40 = 120 tokens saved; two pairs: 100 + 100 = 200.
+    assert sorted(g.prefix_len for g in group_by_prefix(encoded)) == [100, 100]
+    # Ten prompts sharing 50 tokens, two of them 60: the whole run saves 9 x 50, the parts only 60.
+    many = family(list(range(50)), [[i, i] for i in range(8)]) + family(list(range(50)) + [99] * 10, [[1], [2]])
+    (group,) = group_by_prefix(many)
+    assert group.prefix_len == 50 and sorted(group.members) == list(range(10))
+
+
+def test_deep_nesting_needs_no_recursion():
+    encoded = [[1] * k + [2] for k in range(1, 3000)]  # every prompt extends the shorter ones' heads
+    groups = group_by_prefix(encoded)
+    assert sorted(i for g in groups for i in g.members) == list(range(len(encoded)))
+
+
+def test_batches_keep_groups_together_and_cover_every_prompt_once():
+    a, b = list(range(100, 160)), list(range(300, 350))
+    encoded = family(a, [[1], [2, 2], [3]]) + [[7] * 80] + family(b, [[5], [6]]) + [[8] * 10]
+    batches = plan_batches(encoded, batch_size=2)
+    assert [i for batch in batches for i, _ in batch] == [1, 0, 2, 4, 5, 3, 6]
+    assert [length for batch in batches for _, length in batch] == [60, 60, 60, 50, 50, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tokenizer = build_tokenizer()
+    return build_model(tokenizer, seed=0), tokenizer
+
+
+def test_a_batch_seeded_with_prefixes_computes_each_prompt_alone(tiny):
+    model, _ = tiny
+    torch.manual_seed(0)
+    head_a, head_b = torch.randint(5, 500, (70,)).tolist(), torch.randint(5, 500, (45,)).tolist()
+    encoded = [head_a + [11, 12, 13], head_a + [14], head_b + [15, 16], torch.randint(5, 500, (30,)).tolist()]
+    batch = [(0, 70), (1, 70), (2, 45), (3, 0)]  # two prefixes of unequal length and a row with none
+    store = PrefixStore(model, encoded, [batch])
+    input_ids, attention, cache = batch_inputs(encoded, batch, pad_id=0, store=store)
+    assert cache.get_seq_length() == 70 and input_ids.shape[1] == 70 + 30
+    with torch.no_grad():
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, 70:]
+        batched = model(input_ids=input_ids[:, 70:], attention_mask=attention, position_ids=positions,
+                        cache=cache).logits[:, -1]
+        for row, (i, _) in enumerate(batch):
+            alone = model(input_ids=torch.tensor([encoded[i]])).logits[0, -1]
+            torch.testing.assert_close(batched[row], alone, atol=1e-4, rtol=1e-4)
+    assert not store.held  # each prefix dropped after its last use
+
+
+def test_prefix_order_generates_what_length_order_generates(tiny):
+    model, tokenizer = tiny
+    head = "You can call these tools: " + " ".join(f"tool_{i}(city, date)" for i in range(12)) + ". "
+    prompts = [head + f"User: weather in {city}? Assistant:" for city in ("Paris", "Rome", "Oslo", "Lima")]
+    prompts.append("User: what time is it? Assistant:")
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    assert any(length for batch in plan_batches(encoded, 3) for _, length in batch)  # prefixes are used
+    outputs = {}
+    for order in ("prefix", "length", "file"):
+        texts = {}
+        generate_transformers(model, tokenizer, prompts, stop_strings=["\nUser:"], max_new_tokens=12, batch_size=3,
+                              on_batch=lambda idx, out: texts.update(zip(idx, out)), order=order)
+        outputs[order] = texts
+    assert sorted(outputs["prefix"]) == list(range(len(prompts)))
+    assert outputs["prefix"] == outputs["length"] == outputs["file"]
+
+
+def test_sliding_window_models_batch_whole_prompts(tiny):
+    from transformers import MistralConfig, MistralForCausalLM
+
+    model, tokenizer = tiny
+    assert supports_prefix_cache(model)
+    mistral = MistralForCausalLM(MistralConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                               num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                               sliding_window=16))
+    assert not supports_prefix_cache(mistral)
+    texts = {}
+    prompts = ["x " * 40 + "a", "x " * 40 + "b"]
+    generate_transformers(mistral, tokenizer, prompts, stop_strings=[], max_new_tokens=3, batch_size=2,
+                          on_batch=lambda idx, out: texts.update(zip(idx, out)))
+    assert sorted(texts) == [0, 1]
