@@ -69,10 +69,30 @@ def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop
     return text[:cut]
 
 
+# Padding a prompt costs as much as a token of it.  A batch holds prompts of similar width: its widest is
+# at most twice its shortest plus this slack (a few dozen pad tokens cost little; one 4,000-token prompt
+# among 1,000-token ones would triple the batch's prefill).
+PAD_SLACK = 64
+
+
+def cut_batches(order: list[int], widths: list[int], batch_size: int) -> list[list[int]]:
+    """``order`` cut into consecutive batches of at most ``batch_size``, each of similar ``widths``."""
+    batches: list[list[int]] = []
+    widest = shortest = 0
+    for i in order:
+        if batches and len(batches[-1]) < batch_size and max(widest, widths[i]) <= 2 * min(shortest, widths[i]) + PAD_SLACK:
+            batches[-1].append(i)
+            widest, shortest = max(widest, widths[i]), min(shortest, widths[i])
+        else:
+            batches.append([i])
+            widest = shortest = widths[i]
+    return batches
+
+
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar length, longest first (a memory problem shows at once)."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return cut_batches(order, lengths, batch_size)
 
 
 BATCH_ORDERS = ("prefix", "length", "file")

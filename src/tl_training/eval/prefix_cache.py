@@ -88,14 +88,18 @@ def group_by_prefix(encoded: list[list[int]], min_shared: int = MIN_SHARED_TOKEN
 
 def plan_batches(encoded: list[list[int]], batch_size: int) -> list[list[tuple[int, int]]]:
     """Batches of ``(prompt index, prefix length)``: a group's members together (so few prefixes are held
-    at once), longest prefixes first; prompts sharing nothing batched apart, longest first."""
+    at once), longest prefixes first; prompts sharing nothing batched apart, longest first.  A batch's
+    width is what its rows run beyond their cached prefix (``generate.cut_batches``)."""
+    from .generate import cut_batches
+
     groups = group_by_prefix(encoded)
+    prefix_len = {i: g.prefix_len for g in groups for i in g.members}
     shared = sorted((g for g in groups if g.prefix_len), key=lambda g: (-g.prefix_len, g.members))
-    rows = [(i, g.prefix_len) for g in shared
-            for i in sorted(g.members, key=lambda i: (-len(encoded[i]), i))]
+    rows = [i for g in shared for i in sorted(g.members, key=lambda i: (-len(encoded[i]), i))]
     alone = sorted((g.members[0] for g in groups if not g.prefix_len), key=lambda i: (-len(encoded[i]), i))
-    batches = [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]
-    return batches + [[(i, 0) for i in alone[k:k + batch_size]] for k in range(0, len(alone), batch_size)]
+    runs = [len(encoded[i]) - prefix_len[i] for i in range(len(encoded))]
+    return [[(i, prefix_len[i]) for i in batch]
+            for part in (rows, alone) for batch in cut_batches(part, runs, batch_size)]
 
 
 def supports_prefix_cache(model) -> bool:
