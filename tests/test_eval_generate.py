@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from tl_training.cli import main
+from tl_training.eval.batching import plan
 from tl_training.eval.fastpath import fast_path, literal_gold, stop_length
-from tl_training.eval.generate import (
-    PAD_SLACK, PredictionLog, completion_text, cut_batches, eos_ids, generate_transformers, length_sorted_batches,
-)
+from tl_training.eval.generate import PredictionLog, completion_text, eos_ids, generate_transformers
 from tl_training.render import get_renderer
 from tl_training.tiny import DEFAULT_CORPUS, build_model, build_tokenizer
 
@@ -69,18 +68,6 @@ def test_literal_gold_takes_first_literal_and_skips_any_value():
     assert literal_gold([[{"name": "f", "arguments": {"a": {"any_value": True}}}]]) is None
 
 
-def test_length_sorted_batches_cover_every_index_once():
-    batches = length_sorted_batches([3, 9, 1, 7, 5], 2)
-    assert batches == [[1, 3], [4, 0], [2]]
-
-
-def test_a_prompt_is_never_padded_to_more_than_twice_its_length_plus_the_slack():
-    assert PAD_SLACK == 64
-    lengths = [4000, 1200, 1000, 900, 500, 300, 100]
-    assert length_sorted_batches(lengths, 8) == [[0], [1, 2, 3], [4, 5], [6]]
-    assert cut_batches([0, 1, 2], [10, 70, 20], 8) == [[0, 1, 2]]  # short prompts: padding within the slack
-
-
 def test_fast_path_is_exactly_greedy_generation(trained):
     model, tokenizer, renderer, cases = trained
     stop_ids = eos_ids(tokenizer, model)
@@ -98,6 +85,13 @@ def test_fast_path_is_exactly_greedy_generation(trained):
         if i in proven:
             assert proven[i] == generated[i]
             assert "<|im_end|>" not in proven[i] and proven[i].startswith("<tool_call>")
+
+
+def test_the_cases_share_a_prefilled_head(trained):
+    """So the fast-path and batching tests here run the cached-prefix path (``batching.py``)."""
+    model, tokenizer, renderer, cases = trained
+    encoded = [tokenizer(renderer.render_prompt(c), add_special_tokens=False)["input_ids"] for c in cases]
+    assert all(length > 100 for batch in plan(model, encoded, 4) for _, length in batch)
 
 
 def test_batching_and_order_do_not_change_greedy_output(trained):

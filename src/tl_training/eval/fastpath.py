@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .batching import PrefixStore, batch_inputs, plan
 from .generate import completion_text, eos_ids
 
 MARGIN = 1e-3
@@ -100,33 +101,36 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
         k = stop_length(tokenizer, completion, renderer.stop_strings, stop_ids)
         if k is not None and k <= max_new_tokens:
             items.append((index, prompt_ids, completion[:k]))
-    items.sort(key=lambda item: -(len(item[1]) + len(item[2])))
+    # Batched as generation batches (``batching.plan``): prompt heads shared by several cases are prefilled
+    # once; the forced completion is part of each row's width, never of its cached prefix.
+    prompts = [prompt_ids for _, prompt_ids, _ in items]
+    sequences = [prompt_ids + forced for _, prompt_ids, forced in items]
+    batches = plan(model, prompts, batch_size, tails=[len(forced) for _, _, forced in items])
+    store = PrefixStore(model, sequences, batches)
     proven: dict[int, str] = {}
+    checked = 0
     model.eval()
-    for start in range(0, len(items), batch_size):
-        if start == PROBE_BATCHES * batch_size and len(proven) < min_share * start:
+    for number, rows in enumerate(batches):
+        if number == PROBE_BATCHES and len(proven) < min_share * checked:
             break
-        batch = items[start:start + batch_size]
-        width = max(len(p) + len(c) for _, p, c in batch)
-        keep = max(len(c) for _, _, c in batch) + 1
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (_, prompt_ids, forced) in enumerate(batch):  # left padding, as in generation
-            seq = prompt_ids + forced
-            input_ids[row, width - len(seq):] = torch.tensor(seq)
-            attention[row, width - len(seq):] = 1
+        input_ids, attention, cache = batch_inputs(sequences, rows, pad_id, store)
+        cached = cache.get_seq_length() if cache is not None else 0
+        keep = max(len(items[i][2]) for i, _ in rows) + 1
         # Positions as generate() computes them for a left-padded batch.
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         with torch.no_grad():
             # Only the last ``keep`` columns need logits: the LM head over a large vocabulary at every prompt
             # position would cost more than the rest of the forward pass.
-            logits = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device),
-                           position_ids=positions.to(model.device), logits_to_keep=keep).logits.float().cpu()
-        for row, (index, _, forced) in enumerate(batch):
+            logits = model(input_ids=input_ids[:, cached:].to(model.device), attention_mask=attention.to(model.device),
+                           position_ids=positions[:, cached:].to(model.device), cache=cache,
+                           logits_to_keep=keep).logits.float().cpu()
+        for row, (i, _) in enumerate(rows):
+            index, _, forced = items[i]
             at = logits[row, keep - 1 - len(forced):keep - 1]
             top = at.topk(2, dim=-1)
             argmax_ok = top.indices[:, 0].tolist() == forced
             clear = bool((top.values[:, 0] - top.values[:, 1] > margin).all())
             if argmax_ok and clear:
                 proven[index] = completion_text(tokenizer, forced, renderer.stop_strings, stop_ids)
+        checked += len(rows)
     return proven

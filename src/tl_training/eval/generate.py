@@ -1,7 +1,7 @@
 """Batched greedy generation of one assistant turn per case, written as it comes, resumable.
 
 Prompts that share a long head (a benchmark's tool list) have it prefilled once and reused
-(``prefix_cache.py``); the rest are sorted by token length (longest first) and cut into batches, so a batch
+(``batching.py``); the rest are sorted by token length (longest first) and cut into batches, so a batch
 pads little: on CPU that is most of the gain of batching.  Padding is on the left of each part, so every
 sequence's next token sits in the last column.  A sequence ends at an end-of-sequence token or at one of the renderer's stop strings; its
 text is cut there (``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
@@ -69,57 +69,21 @@ def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop
     return text[:cut]
 
 
-# Padding a prompt costs as much as a token of it.  A batch holds prompts of similar width: its widest is
-# at most twice its shortest plus this slack (a few dozen pad tokens cost little; one 4,000-token prompt
-# among 1,000-token ones would triple the batch's prefill).
-PAD_SLACK = 64
-
-
-def cut_batches(order: list[int], widths: list[int], batch_size: int) -> list[list[int]]:
-    """``order`` cut into consecutive batches of at most ``batch_size``, each of similar ``widths``."""
-    batches: list[list[int]] = []
-    widest = shortest = 0
-    for i in order:
-        if batches and len(batches[-1]) < batch_size and max(widest, widths[i]) <= 2 * min(shortest, widths[i]) + PAD_SLACK:
-            batches[-1].append(i)
-            widest, shortest = max(widest, widths[i]), min(shortest, widths[i])
-        else:
-            batches.append([i])
-            widest = shortest = widths[i]
-    return batches
-
-
-def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length, longest first (a memory problem shows at once)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return cut_batches(order, lengths, batch_size)
-
-
-BATCH_ORDERS = ("prefix", "length", "file")
-
-
 def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
                           batch_size: int, on_batch: Callable[[list[int], list[str]], None],
                           order: str = "prefix") -> None:
     """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch.
 
-    ``order``: ``prefix`` prefills shared prompt heads once (``prefix_cache.py``; models it cannot serve
-    fall back to ``length``), ``length`` batches whole prompts sorted by length, ``file`` batches them in
-    the given order (the baselines for measuring both gains).
+    ``order``: ``prefix`` prefills shared prompt heads once (models that cannot take a cached prefix fall
+    back to ``length``), ``length`` batches whole prompts sorted by length, ``file`` in the given order
+    (the baselines for measuring both gains); see ``batching.py``.
     """
     import torch
 
-    from .prefix_cache import PrefixStore, batch_inputs, plan_batches, supports_prefix_cache
+    from .batching import PrefixStore, batch_inputs, plan
 
-    if order not in BATCH_ORDERS:
-        raise ValueError(f"order {order!r}: expected one of {BATCH_ORDERS}")
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    if order == "prefix" and supports_prefix_cache(model):
-        batches = plan_batches(encoded, batch_size)
-    else:
-        indices = length_sorted_batches([len(ids) for ids in encoded], batch_size) if order != "file" else [
-            list(range(i, min(i + batch_size, len(prompts)))) for i in range(0, len(prompts), batch_size)]
-        batches = [[(i, 0) for i in batch] for batch in indices]
+    batches = plan(model, encoded, batch_size, order)
     store = PrefixStore(model, encoded, batches)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
     stop_ids = eos_ids(tokenizer, model)

@@ -1,20 +1,33 @@
-"""Shared-prefix prefill: which prompts are grouped, and that a batch seeded with cached prefixes computes
-what each prompt computes alone (logits, and greedy text through ``generate_transformers``)."""
+"""Batching: widths, which prompts share a prefilled head, and that a batch seeded with cached prefixes
+computes what each prompt computes alone (logits, and greedy text through ``generate_transformers``)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from tl_training.eval.generate import generate_transformers
-from tl_training.eval.prefix_cache import (
-    Group, PrefixStore, batch_inputs, group_by_prefix, plan_batches, supports_prefix_cache,
+from tl_training.eval.batching import (
+    PAD_SLACK, Group, PrefixStore, batch_inputs, cut_batches, group_by_prefix, length_sorted_batches, plan,
+    plan_batches, supports_prefix_cache,
 )
+from tl_training.eval.generate import generate_transformers
 from tl_training.tiny import build_model, build_tokenizer
 
 
 def family(head: list[int], tails: list[list[int]]) -> list[list[int]]:
     return [head + tail for tail in tails]
+
+
+def test_length_sorted_batches_cover_every_index_once():
+    batches = length_sorted_batches([3, 9, 1, 7, 5], 2)
+    assert batches == [[1, 3], [4, 0], [2]]
+
+
+def test_a_prompt_is_never_padded_to_more_than_twice_its_length_plus_the_slack():
+    assert PAD_SLACK == 64
+    lengths = [4000, 1200, 1000, 900, 500, 300, 100]
+    assert length_sorted_batches(lengths, 8) == [[0], [1, 2, 3], [4, 5], [6]]
+    assert cut_batches([0, 1, 2], [10, 70, 20], 8) == [[0, 1, 2]]  # short prompts: padding within the slack
 
 
 def test_prompts_sharing_a_long_head_are_grouped_and_the_rest_left_alone():
@@ -63,6 +76,15 @@ def test_batches_keep_groups_together_and_cover_every_prompt_once():
     assert [length for batch in batches for _, length in batch] == [60, 60, 60, 50, 50, 0, 0]
 
 
+def test_a_forced_tail_counts_in_the_width_and_never_in_the_prefix():
+    head = list(range(100, 160))
+    encoded = family(head, [[1], [2], [3]])
+    (batch,) = plan_batches(encoded, 8)
+    assert {length for _, length in batch} == {60}
+    # A 500-token tail on one row makes it too wide for the others' batch.
+    assert sorted(len(b) for b in plan_batches(encoded, 8, tails=[0, 500, 0])) == [1, 2]
+
+
 @pytest.fixture(scope="module")
 def tiny():
     tokenizer = build_tokenizer()
@@ -103,6 +125,15 @@ def test_prefix_order_generates_what_length_order_generates(tiny):
         outputs[order] = texts
     assert sorted(outputs["prefix"]) == list(range(len(prompts)))
     assert outputs["prefix"] == outputs["length"] == outputs["file"]
+
+
+def test_plan_orders(tiny):
+    model, _ = tiny
+    encoded = [[5] * 10, [6] * 30, [7] * 20]
+    assert plan(model, encoded, 2, "file") == [[(0, 0), (1, 0)], [(2, 0)]]
+    assert plan(model, encoded, 2, "length") == [[(1, 0), (2, 0)], [(0, 0)]]
+    with pytest.raises(ValueError, match="order 'random'"):
+        plan(model, encoded, 2, "random")
 
 
 def test_sliding_window_models_batch_whole_prompts(tiny):

@@ -1,30 +1,37 @@
-"""Prompts that begin alike are prefilled once: the keys and values of a shared prefix are computed a
-single time and reused by every prompt that starts with it.
+"""How prompts become batches, for generation and the fast path: their order, their widths, and prompt
+heads shared by several cases prefilled once.
 
-Tool-use benchmarks repeat long prompt heads: RoTBench's cases of one scenario share a tool list of ~900
-tokens and differ only in the user's query, ToolAlpaca's cases of one API likewise.  On a CPU the prefill
-of those heads is most of an evaluation (BENCHMARKS.md, Evaluation).
+Orders (``plan``): ``prefix`` (the default) groups prompts that share a head and prefills the head once;
+``length`` batches whole prompts, longest first; ``file`` keeps the given order (the baselines).
 
-Grouping (``group_by_prefix``): prompts sorted by token ids, so that prompts sharing a head are
-neighbours; a run of neighbours shares the smallest common prefix of its adjacent pairs.  A group saves
-``(members - 1) * prefix`` prefilled tokens; a run is cut at its weakest links (a radix tree's branch
-points) where its parts together save more than the whole run does.
+Widths (``cut_batches``): padding a prompt costs as much as a token of it, so a batch holds prompts of
+similar width: its widest is at most twice its shortest plus ``PAD_SLACK`` tokens (a few dozen pad tokens
+cost little; one 4,000-token prompt among 1,000-token ones would triple the batch's prefill).
 
-Batches (``batch_inputs``): a row is ``[pad][prefix][pad][suffix]``.  The cache holds each row's prefix
-right-aligned in its first ``P`` slots (``P`` the longest prefix of the batch) with the padding slots
-masked, and the input is the whole row, of which ``generate`` runs only what the cache lacks.  Positions
-come from the attention mask (transformers counts them over unmasked tokens), so every token sits at the
-position it has in its unpadded prompt, as in plain left-padded batching.
+Shared heads: tool-use benchmarks repeat long prompt heads: RoTBench's cases of one scenario share a tool
+list of ~900 tokens and differ only in the user's query, ToolAlpaca's cases of one API likewise.  On a
+CPU the prefill of those heads is most of an evaluation (BENCHMARKS.md, Evaluation).
 
-Only caches made entirely of ``DynamicLayer`` (full attention: Llama, Qwen2 without sliding window,
-SmolLM2, CodeLlama ...) take prefixes; other models (sliding windows, linear attention) are batched
-whole (``supports_prefix_cache``).
+- Grouping (``group_by_prefix``): prompts sorted by token ids, so that prompts sharing a head are
+  neighbours; a run of neighbours shares the smallest common prefix of its adjacent pairs.  A group saves
+  ``(members - 1) * prefix`` prefilled tokens; a run is cut at its weakest links (a radix tree's branch
+  points) where its parts together save more than the whole run does.
+- Batches (``batch_inputs``): a row is ``[pad][prefix][pad][rest]``.  The cache holds each row's prefix
+  right-aligned in its first ``P`` slots (``P`` the longest prefix of the batch) with the padding slots
+  masked, and the model runs only the last part.  Positions come from the attention mask (transformers
+  counts them over unmasked tokens), so every token sits at the position it has in its unpadded prompt,
+  as in plain left-padded batching.
+- Only caches made entirely of ``DynamicLayer`` (full attention: Llama, Qwen2 without sliding window,
+  SmolLM2, CodeLlama ...) take prefixes; other models (sliding windows, linear attention) are batched
+  whole (``supports_prefix_cache``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+ORDERS = ("prefix", "length", "file")
+PAD_SLACK = 64
 # A prefix shorter than this is not worth its own forward pass and the cache assembly.
 MIN_SHARED_TOKENS = 32
 
@@ -86,20 +93,54 @@ def group_by_prefix(encoded: list[list[int]], min_shared: int = MIN_SHARED_TOKEN
     return best[0][1]
 
 
-def plan_batches(encoded: list[list[int]], batch_size: int) -> list[list[tuple[int, int]]]:
-    """Batches of ``(prompt index, prefix length)``: a group's members together (so few prefixes are held
-    at once), longest prefixes first; prompts sharing nothing batched apart, longest first.  A batch's
-    width is what its rows run beyond their cached prefix (``generate.cut_batches``)."""
-    from .generate import cut_batches
+def cut_batches(order: list[int], widths: list[int], batch_size: int) -> list[list[int]]:
+    """``order`` cut into consecutive batches of at most ``batch_size``, each of similar ``widths``."""
+    batches: list[list[int]] = []
+    widest = shortest = 0
+    for i in order:
+        if batches and len(batches[-1]) < batch_size and max(widest, widths[i]) <= 2 * min(shortest, widths[i]) + PAD_SLACK:
+            batches[-1].append(i)
+            widest, shortest = max(widest, widths[i]), min(shortest, widths[i])
+        else:
+            batches.append([i])
+            widest = shortest = widths[i]
+    return batches
 
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length, longest first (a memory problem shows at once)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return cut_batches(order, lengths, batch_size)
+
+
+def plan_batches(encoded: list[list[int]], batch_size: int, tails: list[int] | None = None) -> list[list[tuple[int, int]]]:
+    """Batches of ``(prompt index, prefix length)``: a group's members together (so few prefixes are held
+    at once), longest prefixes first; prompts sharing nothing batched apart, longest first.  A row's width
+    is what it runs beyond its cached prefix: the rest of its prompt plus ``tails[i]`` tokens appended
+    after it (the fast path's forced completion)."""
     groups = group_by_prefix(encoded)
     prefix_len = {i: g.prefix_len for g in groups for i in g.members}
+    widths = [len(encoded[i]) - prefix_len[i] + (tails[i] if tails else 0) for i in range(len(encoded))]
     shared = sorted((g for g in groups if g.prefix_len), key=lambda g: (-g.prefix_len, g.members))
-    rows = [i for g in shared for i in sorted(g.members, key=lambda i: (-len(encoded[i]), i))]
-    alone = sorted((g.members[0] for g in groups if not g.prefix_len), key=lambda i: (-len(encoded[i]), i))
-    runs = [len(encoded[i]) - prefix_len[i] for i in range(len(encoded))]
+    rows = [i for g in shared for i in sorted(g.members, key=lambda i: (-widths[i], i))]
+    alone = sorted((g.members[0] for g in groups if not g.prefix_len), key=lambda i: (-widths[i], i))
     return [[(i, prefix_len[i]) for i in batch]
-            for part in (rows, alone) for batch in cut_batches(part, runs, batch_size)]
+            for part in (rows, alone) for batch in cut_batches(part, widths, batch_size)]
+
+
+def plan(model, encoded: list[list[int]], batch_size: int, order: str = "prefix",
+         tails: list[int] | None = None) -> list[list[tuple[int, int]]]:
+    """The batches of ``encoded`` in ``order`` (``ORDERS``), as ``(index, prefix length)`` rows."""
+    if order not in ORDERS:
+        raise ValueError(f"order {order!r}: expected one of {ORDERS}")
+    if order == "prefix" and supports_prefix_cache(model):
+        return plan_batches(encoded, batch_size, tails)
+    widths = [len(ids) + (tails[i] if tails else 0) for i, ids in enumerate(encoded)]
+    if order == "file":
+        batches = [list(range(i, min(i + batch_size, len(encoded)))) for i in range(0, len(encoded), batch_size)]
+    else:
+        batches = length_sorted_batches(widths, batch_size)
+    return [[(i, 0) for i in batch] for batch in batches]
 
 
 def supports_prefix_cache(model) -> bool:
