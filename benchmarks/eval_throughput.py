@@ -20,6 +20,7 @@ import argparse
 import os
 import time
 
+from tl_training.eval.batching import plan
 from tl_training.eval.benchmarks import load_cases, resolve
 from tl_training.eval.fastpath import fast_path
 from tl_training.eval.generate import generate_transformers, load_model
@@ -58,6 +59,13 @@ def main() -> None:
         generate_transformers(model, tokenizer, [prompts[i] for i in subset], stop_strings=renderer.stop_strings,
                               max_new_tokens=args.max_new_tokens, batch_size=batch_size, order=order,
                               on_batch=lambda idx, out: texts.update((subset[i], t) for i, t in zip(idx, out)))
+
+    def planned_prefill(order: str) -> int:
+        """Tokens the model runs to prefill every prompt: padded batch widths plus each cached head once."""
+        encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        batches = plan(model, encoded, args.batch_size, order)
+        heads = {tuple(encoded[i][:length]) for batch in batches for i, length in batch if length}
+        return sum(len(b) * max(len(encoded[i]) - length for i, length in b) for b in batches) + sum(map(len, heads))
 
     everything = list(range(len(cases)))
     proven_count = 0
@@ -101,6 +109,9 @@ def main() -> None:
     print(f"model {args.model}, {args.benchmark}, {len(cases)} cases, max_new_tokens {args.max_new_tokens}, "
           f"fastest of {args.repeats} interleaved runs, "
           f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    print(f"prefill tokens planned: {planned_prefill('length')} length-sorted, {planned_prefill('prefix')} with "
+          f"shared heads once ({sum(len(tokenizer(p, add_special_tokens=False)['input_ids']) for p in prompts)} "
+          f"in the prompts)")
     if "single" in best:
         print(f"batch 1, file order:            {best['single']:8.1f} s")
         print(f"batch {args.batch_size}, length-sorted:       {t_batched:8.1f} s   batching gain x{best['single'] / t_batched:.2f}"
