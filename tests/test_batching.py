@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tl_training.eval.batching import (
-    PAD_SLACK, Group, PrefixStore, batch_inputs, cut_batches, group_by_prefix, length_sorted_batches, plan,
+    PAD_SLACK, ConversationStore, Group, PrefixStore, batch_inputs, cut_batches, group_by_prefix, length_sorted_batches, plan,
     plan_batches, supports_prefix_cache,
 )
 from tl_training.eval.generate import generate_transformers
@@ -125,6 +125,45 @@ def test_prefix_order_generates_what_length_order_generates(tiny):
         outputs[order] = texts
     assert sorted(outputs["prefix"]) == list(range(len(prompts)))
     assert outputs["prefix"] == outputs["length"] == outputs["file"]
+
+
+def test_a_conversation_reuses_its_last_generation_and_generates_the_same(tiny):
+    model, tokenizer = tiny
+    head = "Tools: " + " ".join(f"tool_{i}(city, date)" for i in range(12)) + ".\nUser: weather in Paris?\nAssistant:"
+    conversation, reused, texts = ConversationStore(), [], {"plain": [], "continued": []}
+    prompt = head
+    for step in range(3):  # each prompt re-sends the last prompt and output, then a tool result
+        for mode in ("plain", "continued"):
+            if mode == "continued":
+                reused.append(conversation.shared(tokenizer(prompt, add_special_tokens=False)["input_ids"]))
+            generate_transformers(model, tokenizer, [prompt], stop_strings=[], max_new_tokens=6, batch_size=1,
+                                  conversation=conversation if mode == "continued" else None,
+                                  on_batch=lambda _, out, mode=mode: texts[mode].extend(out))
+        prompt += texts["plain"][-1] + f"\nTool: result {step}\nAssistant:"
+    assert texts["plain"] == texts["continued"]
+    assert reused[0] == 0 and all(n > 60 for n in reused[1:])  # the second and third steps reuse the cache
+    # A prompt that does not extend the conversation shares nothing with it and is run whole.
+    assert conversation.shared(tokenizer("Something else entirely", add_special_tokens=False)["input_ids"]) == 0
+
+
+def test_a_continued_conversation_computes_the_prompt_alone(tiny):
+    model, _ = tiny
+    torch.manual_seed(1)
+    first = torch.randint(5, 500, (80,)).tolist()
+    conversation = ConversationStore()
+    with torch.no_grad():
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=model.config)
+        model(input_ids=torch.tensor([first]), cache=cache)
+    conversation.keep(first + [0], cache)  # the cache covers the 80 tokens of `first`
+    following = first[:70] + torch.randint(5, 500, (15,)).tolist()  # agrees on 70 tokens, then differs
+    assert conversation.shared(following) == 70
+    input_ids, attention, seeded = batch_inputs([following], [(0, 70)], pad_id=0, store=conversation)
+    with torch.no_grad():
+        continued = model(input_ids=input_ids[:, 70:], attention_mask=attention, cache=seeded).logits[0, -1]
+        alone = model(input_ids=torch.tensor([following])).logits[0, -1]
+    torch.testing.assert_close(continued, alone, atol=1e-4, rtol=1e-4)
 
 
 def test_plan_orders(tiny):

@@ -21,6 +21,8 @@ CPU the prefill of those heads is most of an evaluation (BENCHMARKS.md, Evaluati
   masked, and the model runs only the last part.  Positions come from the attention mask (transformers
   counts them over unmasked tokens), so every token sits at the position it has in its unpadded prompt,
   as in plain left-padded batching.
+- A conversation (``ConversationStore``): a multi-turn episode's next prompt extends the last one, so the
+  last generation's cache is cut back to the tokens both agree on and reused.
 - Only caches made entirely of ``DynamicLayer`` (full attention: Llama, Qwen2 without sliding window,
   SmolLM2, CodeLlama ...) take prefixes; other models (sliding windows, linear attention) are batched
   whole (``supports_prefix_cache``).
@@ -186,7 +188,31 @@ class PrefixStore:
         return kv
 
 
-def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id: int, store: PrefixStore | None):
+class ConversationStore:
+    """The keys and values of a conversation's last generation (its prompt and output), for a next prompt
+    that extends it: a multi-turn episode re-sends the whole conversation at each step, and only what
+    follows the tokens both agree on is run again."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.kv: list[tuple] | None = None
+
+    def shared(self, ids: list[int], min_shared: int = MIN_SHARED_TOKENS) -> int:
+        """How many leading tokens of ``ids`` the held cache can serve (0: too few to bother)."""
+        length = min(_common_prefix_len(self.ids, ids), len(ids) - 1)
+        return length if length >= min_shared and self.kv is not None else 0
+
+    def take(self, index: int, length: int) -> list[tuple]:
+        return [(keys[..., :length, :], values[..., :length, :]) for keys, values in self.kv]
+
+    def keep(self, ids: list[int], cache) -> None:
+        """Hold ``cache``, which covers the first ``cache.get_seq_length()`` tokens of ``ids``."""
+        self.ids = ids[:cache.get_seq_length()]
+        self.kv = [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id: int,
+                 store: PrefixStore | ConversationStore | None):
     """``input_ids``, ``attention_mask`` and the cache (None where no row has a prefix) of one batch."""
     import torch
     from transformers import DynamicCache
@@ -206,8 +232,8 @@ def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id:
         return input_ids, attention, None
     rows = [store.take(i, length) if length else None for i, length in batch]
     template = next(kv for kv in rows if kv is not None)
-    cache = DynamicCache(config=store.model.config)
-    for layer_index, layer in enumerate(cache.layers):
+    cache = DynamicCache()  # full-attention layers only (supports_prefix_cache), made as they are filled
+    for layer_index in range(len(template)):
         keys, values = [], []
         for kv in rows:
             like_k, like_v = template[layer_index]
@@ -215,5 +241,5 @@ def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id:
             pad = prefix_width - k.shape[-2]
             keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)))
             values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
-        layer.update(torch.cat(keys), torch.cat(values))
+        cache.update(torch.cat(keys), torch.cat(values), layer_index)
     return input_ids, attention, cache

@@ -71,25 +71,36 @@ def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop
 
 def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
                           batch_size: int, on_batch: Callable[[list[int], list[str]], None],
-                          order: str = "prefix") -> None:
+                          order: str = "prefix", conversation=None) -> None:
     """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch.
 
     ``order``: ``prefix`` prefills shared prompt heads once (models that cannot take a cached prefix fall
     back to ``length``), ``length`` batches whole prompts sorted by length, ``file`` in the given order
-    (the baselines for measuring both gains); see ``batching.py``.
+    (the baselines for measuring both gains); see ``batching.py``.  ``conversation`` (a
+    ``batching.ConversationStore``, one prompt per call): reuse the cache of the previous call where this
+    prompt extends it, and keep this one's for the next.
     """
     import torch
+    from transformers import DynamicCache
 
-    from .batching import PrefixStore, batch_inputs, plan
+    from .batching import PrefixStore, batch_inputs, plan, supports_prefix_cache
 
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    batches = plan(model, encoded, batch_size, order)
-    store = PrefixStore(model, encoded, batches)
+    continuing = conversation is not None and supports_prefix_cache(model)
+    if continuing:
+        if len(prompts) != 1:
+            raise ValueError("a conversation is continued one prompt at a time")
+        batches, store = [[(0, conversation.shared(encoded[0]))]], conversation
+    else:
+        batches = plan(model, encoded, batch_size, order)
+        store = PrefixStore(model, encoded, batches)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
     stop_ids = eos_ids(tokenizer, model)
     model.eval()
     for batch in batches:
         input_ids, attention, cache = batch_inputs(encoded, batch, pad_id, store)
+        if continuing and cache is None:
+            cache = DynamicCache(config=model.config)  # generate fills it; the conversation keeps it
         with torch.no_grad():
             output = model.generate(
                 input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device), cache=cache,
@@ -101,6 +112,8 @@ def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings:
         width = input_ids.shape[1]
         texts = [completion_text(tokenizer, output[row, width:].tolist(), stop_strings, stop_ids)
                  for row in range(len(batch))]
+        if continuing:
+            conversation.keep(output[0].tolist(), cache)
         on_batch([i for i, _ in batch], texts)
 
 

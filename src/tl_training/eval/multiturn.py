@@ -165,13 +165,19 @@ def summarize(scores: list[EpisodeScore]) -> dict[str, Any]:
 
 
 def transformers_generator(model, tokenizer, renderer, max_new_tokens: int) -> Generate:
-    """One greedy completion per prompt, through the same generation code as single-turn evaluation."""
+    """One greedy completion per prompt, through the same generation code as single-turn evaluation.
+
+    Each prompt re-sends the conversation so far, so the previous generation's cache is reused up to where
+    the two prompts agree (``batching.ConversationStore``): a step runs only its new messages."""
+    from .batching import ConversationStore
     from .generate import generate_transformers
+
+    conversation = ConversationStore()
 
     def generate(prompt: str) -> str:
         texts: list[str] = []
         generate_transformers(model, tokenizer, [prompt], stop_strings=renderer.stop_strings,
-                              max_new_tokens=max_new_tokens, batch_size=1,
+                              max_new_tokens=max_new_tokens, batch_size=1, conversation=conversation,
                               on_batch=lambda _, batch_texts: texts.extend(batch_texts))
         return texts[0]
 
