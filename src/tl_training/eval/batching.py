@@ -100,7 +100,8 @@ def cut_batches(order: list[int], widths: list[int], batch_size: int) -> list[li
     batches: list[list[int]] = []
     widest = shortest = 0
     for i in order:
-        if batches and len(batches[-1]) < batch_size and max(widest, widths[i]) <= 2 * min(shortest, widths[i]) + PAD_SLACK:
+        similar = max(widest, widths[i]) <= 2 * min(shortest, widths[i]) + PAD_SLACK
+        if batches and len(batches[-1]) < batch_size and similar:
             batches[-1].append(i)
             widest, shortest = max(widest, widths[i]), min(shortest, widths[i])
         else:
@@ -115,7 +116,8 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
     return cut_batches(order, lengths, batch_size)
 
 
-def plan_batches(encoded: list[list[int]], batch_size: int, tails: list[int] | None = None) -> list[list[tuple[int, int]]]:
+def plan_batches(encoded: list[list[int]], batch_size: int,
+                 tails: list[int] | None = None) -> list[list[tuple[int, int]]]:
     """Batches of ``(prompt index, prefix length)``: a group's members together (so few prefixes are held
     at once), longest prefixes first; prompts sharing nothing batched apart, longest first.  A row's width
     is what it runs beyond its cached prefix: the rest of its prompt plus ``tails[i]`` tokens appended

@@ -1,10 +1,11 @@
 """Batched greedy generation of one assistant turn per case, written as it comes, resumable.
 
-Prompts that share a long head (a benchmark's tool list) have it prefilled once and reused
-(``batching.py``); the rest are sorted by token length (longest first) and cut into batches, so a batch
-pads little: on CPU that is most of the gain of batching.  Padding is on the left of each part, so every
-sequence's next token sits in the last column.  A sequence ends at an end-of-sequence token or at one of the renderer's stop strings; its
-text is cut there (``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
+Prompts that share a long head (a benchmark's tool list) have it prefilled once and reused; the rest are
+sorted by token length (longest first); batches hold prompts of similar width, so a batch pads little:
+on CPU that is most of the gain of batching (all of it in ``batching.py``).  Padding is on the left of
+each part, so every sequence's next token sits in the last column.  A sequence ends at an
+end-of-sequence token or at one of the renderer's stop strings; its text is cut there
+(``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
 
 ``PredictionLog`` is the JSONL file of predictions: each finished batch is appended and flushed, and a
 rerun reads the ids already there and generates only the rest.
