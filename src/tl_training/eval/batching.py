@@ -30,6 +30,7 @@ CPU the prefill of those heads is most of an evaluation (BENCHMARKS.md, Evaluati
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 ORDERS = ("prefix", "length", "file")
@@ -44,20 +45,12 @@ class Group:
     members: tuple[int, ...]  # prompt indices
 
 
-def _common_prefix_len(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
-
-
 def group_by_prefix(encoded: list[list[int]], min_shared: int = MIN_SHARED_TOKENS) -> list[Group]:
     """Every prompt index in exactly one group; a shared prefix always leaves each member a token to run."""
     if not encoded:
         return []
     order = sorted(range(len(encoded)), key=lambda i: encoded[i])
-    links = [_common_prefix_len(encoded[a], encoded[b]) for a, b in zip(order, order[1:])]
+    links = [len(os.path.commonprefix([encoded[a], encoded[b]])) for a, b in zip(order, order[1:])]
 
     # Runs of the sorted order as a tree: a run's children are its parts between its weakest links.  Built
     # top-down with a stack (no recursion: prompts can nest deeper than Python's recursion limit), then
@@ -201,7 +194,7 @@ class ConversationStore:
 
     def shared(self, ids: list[int], min_shared: int = MIN_SHARED_TOKENS) -> int:
         """How many leading tokens of ``ids`` the held cache can serve (0: too few to bother)."""
-        length = min(_common_prefix_len(self.ids, ids), len(ids) - 1)
+        length = min(len(os.path.commonprefix([self.ids, ids])), len(ids) - 1)
         return length if length >= min_shared and self.kv is not None else 0
 
     def take(self, index: int, length: int) -> list[tuple]:
