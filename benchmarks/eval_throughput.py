@@ -60,9 +60,10 @@ def main() -> None:
                               max_new_tokens=args.max_new_tokens, batch_size=batch_size, order=order,
                               on_batch=lambda idx, out: texts.update((subset[i], t) for i, t in zip(idx, out)))
 
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+
     def planned_prefill(order: str) -> int:
         """Tokens the model runs to prefill every prompt: padded batch widths plus each cached head once."""
-        encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         batches = plan(model, encoded, args.batch_size, order)
         heads = {tuple(encoded[i][:length]) for batch in batches for i, length in batch if length}
         return sum(len(b) * max(len(encoded[i]) - length for i, length in b) for b in batches) + sum(map(len, heads))
@@ -110,7 +111,7 @@ def main() -> None:
           f"fastest of {args.repeats} interleaved runs, "
           f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"prefill tokens planned: {planned_prefill('length')} length-sorted, {planned_prefill('prefix')} with "
-          f"shared heads once ({sum(len(tokenizer(p, add_special_tokens=False)['input_ids']) for p in prompts)} "
+          f"shared heads once ({sum(map(len, encoded))} "
           f"in the prompts)")
     if "single" in best:
         print(f"batch 1, file order:            {best['single']:8.1f} s")
