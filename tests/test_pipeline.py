@@ -179,18 +179,36 @@ def test_sign_test_matches_hand_computed_binomial_tails():
     assert sign_test(7, 1) == sign_test(1, 7)
 
 
+def _outcome(ts, pi, cf, category="wrong_tool"):
+    return {"TS": ts, "PI": pi, "CF": cf, "category": category}
+
+
 def test_paired_comparison_counts_only_cases_where_the_variant_and_the_baseline_differ():
     from tl_training.pipeline.ablate import paired
 
+    right, wrong = _outcome(True, True, True), _outcome(True, False, False)
     outcomes = {
-        "standard_sft": {0: {"b": {"1": True, "2": False, "3": False, "4": True}}, 1: {"b": {"1": False}}},
-        "+pkt": {0: {"b": {"1": True, "2": True, "3": True, "4": False}}, 1: {"b": {"1": True}}},
-        "+mae": {0: {"b": {"1": True, "2": False, "3": False, "4": True, "extra": True}}},
+        "standard_sft": {0: {"b": {"1": right, "2": wrong, "3": wrong, "4": right}}, 1: {"b": {"1": wrong}}},
+        "+pkt": {0: {"b": {"1": right, "2": right, "3": right, "4": wrong}}, 1: {"b": {"1": right}}},
+        "+mae": {0: {"b": {"1": right, "2": wrong, "3": _outcome(False, False, False), "4": right, "extra": right}}},
     }
     table = paired(outcomes)
-    assert table["+pkt"] == {"gained": 3, "lost": 1, "p": pytest.approx(0.625)}  # 2 * 5/16
-    assert table["+mae"] == {"gained": 0, "lost": 0, "p": 1.0}  # "extra" has no baseline case to pair with
+    assert table["+pkt"]["CF"] == table["+pkt"]["PI"] == {"gained": 3, "lost": 1, "p": pytest.approx(0.625)}  # 2 * 5/16
+    assert table["+pkt"]["TS"] == {"gained": 0, "lost": 0, "p": 1.0}  # every case chose the tool in both
+    assert table["+mae"]["CF"] == {"gained": 0, "lost": 0, "p": 1.0}  # "extra" has no baseline case to pair with
+    assert table["+mae"]["TS"] == {"gained": 0, "lost": 1, "p": 1.0}
     assert "standard_sft" not in table
+
+
+def test_error_categories_are_counted_over_benchmarks_per_seed_worst_first():
+    from tl_training.pipeline.ablate import category_counts
+
+    hallucinated, right = _outcome(False, False, False, "tool_hallucination"), _outcome(True, True, True, "correct")
+    counts = category_counts({"+pkt": {0: {"a": {"1": hallucinated, "2": right}, "b": {"1": hallucinated}},
+                                       1: {"a": {"1": right, "2": right}, "b": {"1": right}}}})["+pkt"]
+    assert list(counts) == ["format_error", "tool_hallucination", "wrong_tool", "parameter_error", "content_error", "correct"]
+    assert counts["tool_hallucination"] == {"mean": 1.0, "sd": pytest.approx(2 ** 0.5), "seeds": [2.0, 0.0]}
+    assert counts["correct"]["seeds"] == [1.0, 3.0] and counts["format_error"]["seeds"] == [0.0, 0.0]
 
 
 def test_case_outcomes_read_the_per_case_scores_of_an_eval_run(tmp_path):
@@ -198,8 +216,11 @@ def test_case_outcomes_read_the_per_case_scores_of_an_eval_run(tmp_path):
 
     (tmp_path / "scores").mkdir()
     (tmp_path / "results.json").write_text(json.dumps({"benchmarks": {"bfcl:simple_python": {}}}))
-    (tmp_path / "scores" / "bfcl_simple_python.jsonl").write_text('{"id": "a", "cf": true}\n{"id": "b", "cf": false}\n')
-    assert case_outcomes(tmp_path) == {"bfcl:simple_python": {"a": True, "b": False}}
+    (tmp_path / "scores" / "bfcl_simple_python.jsonl").write_text(
+        '{"id": "a", "ts": true, "pi": true, "cf": true, "category": "correct"}\n'
+        '{"id": "b", "ts": true, "pi": false, "cf": false, "category": "parameter_error"}\n')
+    assert case_outcomes(tmp_path) == {"bfcl:simple_python": {"a": _outcome(True, True, True, "correct"),
+                                                              "b": _outcome(True, False, False, "parameter_error")}}
 
 
 def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
@@ -210,10 +231,14 @@ def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
 
     table = summarize({"standard_sft": {0: figures(10.0), 1: figures(20.0)}, "+pkt": {0: figures(30.0), 1: figures(50.0)}})
     assert table["standard_sft"]["bench"]["CF"] == {"mean": 15.0, "sd": pytest.approx(7.0711, abs=1e-4), "seeds": [10.0, 20.0]}
-    text = markdown(table, {"bench": 8}, seeds=2)
+    pairs = {"+pkt": {level: {"gained": 3, "lost": 1, "p": 0.625} for level in ("TS", "PI", "CF")}}
+    categories = {v: {"correct": {"mean": 1.5, "sd": 0.7071, "seeds": [1.0, 2.0]}} for v in table}
+    text = markdown(table, {"bench": 8}, seeds=2, pairs=pairs, categories=categories)
     assert "| +pkt | 50.0 ± 0.0 / 25.0 ± 0.0 / 40.0 ± 14.1 |" in text
     assert "12.50 points on bench (8 cases)" in text
     assert "- +pkt: bench +25.0" in text
+    assert "| +pkt | +3 / -1, p = 0.62 | +3 / -1, p = 0.62 | +3 / -1, p = 0.62 |" in text
+    assert "| variant | correct |" in text and "| standard_sft | 1.5 ± 0.7 |" in text
     one_seed = summarize({"standard_sft": {0: figures(10.0)}})
     assert one_seed["standard_sft"]["bench"]["CF"]["sd"] is None
 

@@ -4,12 +4,13 @@ Standard SFT, +MAE, +PKT, +IRM and all three, each a pipeline run on the same da
 shared), the same budget (the config's sft and rl sections) and the same seeds; every run keeps its
 own resume markers under ``<run_dir>/<variant>/seed<S>``; a stage identical to another variant's (+IRM's SFT
 is standard SFT's) is trained once and reused.  Writes ``ablation.md`` (mean and spread over
-seeds, the size of one case in points, and a paired per-case comparison with standard SFT),
-``ablation.json`` and ``ablation.png``.
+seeds, the size of one case in points, a paired per-case comparison with standard SFT and the error
+categories), ``ablation.json`` and ``ablation.png``.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import math
@@ -72,15 +73,17 @@ def summarize(results: dict[str, dict[int, dict[str, dict[str, Any]]]]) -> dict[
     return table
 
 
-def case_outcomes(eval_dir: str | Path) -> dict[str, dict[str, bool]]:
-    """benchmark -> case id -> CF (the call fully right), from an eval run's ``scores/<benchmark>.jsonl``."""
+def case_outcomes(eval_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """benchmark -> case id -> {"TS", "PI", "CF": passed, "category": error category}, from an eval run's
+    ``scores/<benchmark>.jsonl``."""
     from ..eval.report import slug
 
     results = json.loads((Path(eval_dir) / "results.json").read_text())
     outcomes = {}
     for benchmark in results["benchmarks"]:
         lines = (Path(eval_dir) / "scores" / f"{slug(benchmark)}.jsonl").read_text().splitlines()
-        outcomes[benchmark] = {score["id"]: score["cf"] for score in map(json.loads, lines)}
+        outcomes[benchmark] = {score["id"]: {**{level: score[level.lower()] for level in LEVELS},
+                                             "category": score["category"]} for score in map(json.loads, lines)}
     return outcomes
 
 
@@ -93,21 +96,37 @@ def sign_test(gains: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def paired(outcomes: dict[str, dict[int, dict[str, dict[str, bool]]]], baseline: str = "standard_sft") -> dict[str, Any]:
-    """Each variant against the baseline, case by case on the same cases and seed: CF gained (right where the
-    baseline was wrong) and lost, over every benchmark and seed, with the sign test's p."""
+def paired(outcomes: dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]], baseline: str = "standard_sft") -> dict[str, Any]:
+    """Each variant against the baseline, case by case on the same cases and seed, at each level (TS, PI, CF):
+    cases gained (passed where the baseline failed) and lost, over every benchmark and seed, with the sign test's p."""
     table = {}
     for variant, by_seed in outcomes.items():
         if variant == baseline or baseline not in outcomes:
             continue
-        gains = losses = 0
-        for seed, by_benchmark in by_seed.items():
-            for benchmark, cases in by_benchmark.items():
-                base = outcomes[baseline].get(seed, {}).get(benchmark, {})
-                for case, right in cases.items():
-                    if case in base and right != base[case]:
-                        gains, losses = gains + right, losses + (not right)
-        table[variant] = {"gained": gains, "lost": losses, "p": sign_test(gains, losses)}
+        for level in LEVELS:
+            gains = losses = 0
+            for seed, by_benchmark in by_seed.items():
+                for benchmark, cases in by_benchmark.items():
+                    base = outcomes[baseline].get(seed, {}).get(benchmark, {})
+                    for case, outcome in cases.items():
+                        if case in base and outcome[level] != base[case][level]:
+                            gains, losses = gains + outcome[level], losses + (not outcome[level])
+            table.setdefault(variant, {})[level] = {"gained": gains, "lost": losses, "p": sign_test(gains, losses)}
+    return table
+
+
+def category_counts(outcomes: dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]]) -> dict[str, Any]:
+    """variant -> error category -> (mean, sd, per seed) of its case count over all benchmarks."""
+    from ..verdict import CATEGORIES
+
+    table: dict[str, Any] = {}
+    for variant, by_seed in outcomes.items():
+        per_seed = [collections.Counter(case["category"] for cases in by_seed[seed].values() for case in cases.values())
+                    for seed in sorted(by_seed)]
+        for category in reversed(CATEGORIES):  # worst first, as the judge ranks them
+            values = [float(counts[category]) for counts in per_seed]
+            mean, sd = _spread(values)
+            table.setdefault(variant, {})[category] = {"mean": mean, "sd": sd, "seeds": values}
     return table
 
 
@@ -115,7 +134,8 @@ def _cell(entry: dict[str, Any]) -> str:
     return f"{entry['mean']:.1f}" + (f" ± {entry['sd']:.1f}" if entry["sd"] is not None else "")
 
 
-def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: dict[str, Any] | None = None) -> str:
+def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: dict[str, Any] | None = None,
+             categories: dict[str, Any] | None = None) -> str:
     benchmarks = list(cases)
     lines = [f"Mean ± sample standard deviation over {seeds} seed(s) (no spread with one seed), TS / PI / CF in %.", "",
              "| variant | " + " | ".join(benchmarks) + " |", "|---|" + "---|" * len(benchmarks)]
@@ -132,11 +152,17 @@ def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: di
                     f"{b} {by_benchmark[b]['CF']['mean'] - table['standard_sft'][b]['CF']['mean']:+.1f}"
                     for b in benchmarks if b in by_benchmark and b in table["standard_sft"]))
     if pairs:
-        lines += ["", "Case by case against standard SFT (same cases, same seed; CF over every benchmark and seed): "
+        lines += ["", "Case by case against standard SFT (same cases, same seed, over every benchmark and seed): "
                   "cases gained / lost, and the exact two-sided sign test on them (p near 1: a coin splits them "
-                  "as evenly):", ""]
-        lines += [f"- {v}: +{e['gained']} / -{e['lost']} (net {e['gained'] - e['lost']:+d}), p = {e['p']:.2f}"
-                  for v, e in pairs.items()]
+                  "as evenly):", "", "| variant | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
+        lines += [f"| {v} | " + " | ".join(f"+{e[level]['gained']} / -{e[level]['lost']}, p = {e[level]['p']:.2f}"
+                                          for level in LEVELS) + " |" for v, e in pairs.items()]
+    if categories:
+        names = list(next(iter(categories.values())))
+        lines += ["", f"Error categories (the judge's, as the reward grades), cases over all benchmarks, mean "
+                  f"over seeds ({sum(cases.values())} cases a seed):", "",
+                  "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        lines += [f"| {v} | " + " | ".join(_cell(counts[name]) for name in names) + " |" for v, counts in categories.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -192,11 +218,11 @@ def run(args) -> int:
             cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
     results = {v: results[v] for v in VARIANTS if v in results}  # the paper's order, whatever order they ran in
     outcomes = {v: outcomes[v] for v in VARIANTS if v in outcomes}
-    table, pairs = summarize(results), paired(outcomes)
-    text = markdown(table, cases, args.seeds, pairs)
+    table, pairs, categories = summarize(results), paired(outcomes), category_counts(outcomes)
+    text = markdown(table, cases, args.seeds, pairs, categories)
     (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
     (base.path / "ablation.json").write_text(json.dumps({"seeds": args.seeds, "cases": cases, "table": table,
-                                                         "paired_cf": pairs}, indent=2))
+                                                         "paired": pairs, "categories": categories}, indent=2))
     chart(table, list(cases), base.path / "ablation.png")
     print(text, end="")
     print(f"wrote {base.path}/ablation.md, ablation.json, ablation.png", file=sys.stderr)
