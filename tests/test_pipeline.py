@@ -239,6 +239,8 @@ def test_ablation_table_gives_mean_and_sample_sd_over_seeds_and_the_case_size():
     assert "- +pkt: bench +25.0" in text
     assert "| +pkt | +3 / -1, p = 0.62 | +3 / -1, p = 0.62 | +3 / -1, p = 0.62 |" in text
     assert "| variant | correct |" in text and "| standard_sft | 1.5 ± 0.7 |" in text
+    pairs["+pkt"]["TS"] = {"gained": 1, "lost": 12, "p": 0.0034}
+    assert "| +pkt | +1 / -12, p = 0.003 |" in markdown(table, {"bench": 8}, seeds=2, pairs=pairs)
     one_seed = summarize({"standard_sft": {0: figures(10.0)}})
     assert one_seed["standard_sft"]["bench"]["CF"]["sd"] is None
 

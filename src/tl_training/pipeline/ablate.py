@@ -130,6 +130,10 @@ def category_counts(outcomes: dict[str, dict[int, dict[str, dict[str, dict[str, 
     return table
 
 
+def _p_value(p: float) -> str:
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.1g}"  # 0.0014 is not "0.00"
+
+
 def _cell(entry: dict[str, Any]) -> str:
     return f"{entry['mean']:.1f}" + (f" ± {entry['sd']:.1f}" if entry["sd"] is not None else "")
 
@@ -155,7 +159,7 @@ def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: di
         lines += ["", "Case by case against standard SFT (same cases, same seed, over every benchmark and seed): "
                   "cases gained / lost, and the exact two-sided sign test on them (p near 1: a coin splits them "
                   "as evenly):", "", "| variant | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
-        lines += [f"| {v} | " + " | ".join(f"+{e[level]['gained']} / -{e[level]['lost']}, p = {e[level]['p']:.2f}"
+        lines += [f"| {v} | " + " | ".join(f"+{e[level]['gained']} / -{e[level]['lost']}, p = {_p_value(e[level]['p'])}"
                                           for level in LEVELS) + " |" for v, e in pairs.items()]
     if categories:
         names = list(next(iter(categories.values())))
