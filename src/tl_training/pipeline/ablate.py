@@ -30,6 +30,8 @@ VARIANTS = {
     "all_three": (True, True, True),
 }
 LEVELS = ("TS", "PI", "CF")
+# variant -> seed -> benchmark -> case id -> {"TS", "PI", "CF": passed, "category": ...} (``case_outcomes``)
+Outcomes = dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]]
 
 
 def register(subparsers) -> None:
@@ -96,26 +98,33 @@ def sign_test(gains: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def paired(outcomes: dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]], baseline: str = "standard_sft") -> dict[str, Any]:
+def _case_pairs(by_seed: dict[int, dict[str, dict[str, Any]]], base_by_seed: dict[int, dict[str, dict[str, Any]]]):
+    """(variant's outcome, baseline's outcome) for every case both scored, on the same seed and benchmark."""
+    for seed, by_benchmark in by_seed.items():
+        for benchmark, cases in by_benchmark.items():
+            base = base_by_seed.get(seed, {}).get(benchmark, {})
+            yield from ((outcome, base[case]) for case, outcome in cases.items() if case in base)
+
+
+def paired(outcomes: Outcomes, baseline: str = "standard_sft") -> dict[str, Any]:
     """Each variant against the baseline, case by case on the same cases and seed, at each level (TS, PI, CF):
-    cases gained (passed where the baseline failed) and lost, over every benchmark and seed, with the sign test's p."""
-    table = {}
+    cases gained (passed where the baseline failed) and lost, over every benchmark and seed, with the sign
+    test's p."""
+    table: dict[str, Any] = {}
+    if baseline not in outcomes:
+        return table
     for variant, by_seed in outcomes.items():
-        if variant == baseline or baseline not in outcomes:
+        if variant == baseline:
             continue
+        pairs = list(_case_pairs(by_seed, outcomes[baseline]))
         for level in LEVELS:
-            gains = losses = 0
-            for seed, by_benchmark in by_seed.items():
-                for benchmark, cases in by_benchmark.items():
-                    base = outcomes[baseline].get(seed, {}).get(benchmark, {})
-                    for case, outcome in cases.items():
-                        if case in base and outcome[level] != base[case][level]:
-                            gains, losses = gains + outcome[level], losses + (not outcome[level])
+            gains = sum(1 for mine, base in pairs if mine[level] and not base[level])
+            losses = sum(1 for mine, base in pairs if base[level] and not mine[level])
             table.setdefault(variant, {})[level] = {"gained": gains, "lost": losses, "p": sign_test(gains, losses)}
     return table
 
 
-def category_counts(outcomes: dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]]) -> dict[str, Any]:
+def category_counts(outcomes: Outcomes) -> dict[str, Any]:
     """variant -> error category -> (mean, sd, per seed) of its case count over all benchmarks."""
     from ..verdict import CATEGORIES
 
@@ -207,7 +216,7 @@ def run(args) -> int:
     print("ablation: the shared data stage", file=sys.stderr)
     data = run_pipeline(shared, only_until="data")["data"]["outputs"]
     results: dict[str, dict[int, dict[str, Any]]] = {}
-    outcomes: dict[str, dict[int, dict[str, dict[str, bool]]]] = {}
+    outcomes: Outcomes = {}
     cases: dict[str, int] = {}
     for seed in range(args.seeds):  # seed by seed: a run cut short still leaves complete comparisons
         for variant in args.variants:
