@@ -110,7 +110,12 @@ ERRORS = [
     ("python", "f(1)", "positional argument in call to f"),
     ("python", "finish('done')", "positional argument in call to finish"),
     ("python", "f(*xs)", "*args in call to f"),
-    ("python", "f(**kw)", "**kwargs in call to f"),
+    ("python", "f(**kw)", "**kwargs in call to f: only a dict literal with string keys reads as arguments"),
+    ("python", "f(**{1: 2})", "**kwargs in call to f: only a dict literal"),
+    ("python", "f(**{**d})", "**kwargs in call to f: only a dict literal"),
+    ("python", "f(a=1, **{'a': 2})", "argument 'a' repeated in call to f"),
+    ("python", "f(**{'a': 1, 'a': 2})", "argument 'a' repeated in call to f"),
+    ("python", "f(**{'from': g()})", "argument 'from' is not a literal: Call"),
     ("python", "f(a=g())", "argument 'a' is not a literal: Call"),
     ("python", "f(a=x)", "argument 'a' is not a literal: Name"),
     ("python", "f(a=1 + 2)", "argument 'a' is not a literal: BinOp"),
@@ -257,13 +262,19 @@ def test_canonical_formats():
     assert [format_calls([], s) for s in SYNTAXES] == ["", "[]", "", ""]
 
 
+def test_python_passes_argument_names_that_are_no_identifiers_as_python_does():
+    flight = call("search_flights", **{"from": "PEK", "to": "SFO", "max-results": 3})
+    assert format_calls([flight], "python") == "search_flights(**{'from': 'PEK'}, to='SFO', **{'max-results': 3})"
+    assert parse_calls("search_flights(to='SFO', **{'from': 'PEK', 'class': 'economy'})").calls == [
+        call("search_flights", to="SFO", **{"from": "PEK", "class": "economy"})]
+
+
 @pytest.mark.parametrize(
     "calls, syntax, message",
     [
         ([call("get-weather")], "python", "tool name 'get-weather' cannot be written in Python call syntax"),
         ([call("class")], "python", "tool name 'class' cannot be written"),
         ([call("ﬁnd")], "python", "tool name 'ﬁnd' cannot be written"),  # NFKC would read it back as "find"
-        ([{"name": "f", "arguments": {"my-key": 1}}], "python", "argument 'my-key' cannot be written"),
         ([call("f", a={1, 2})], "python", "set value"),
         ([call("f", a=float("nan"))], "python", "nan is not a finite number"),
         ([call("f", a={1: 2})], "python", "dict key 1 is not a string"),
@@ -350,17 +361,21 @@ def random_identifier(rng):
     return name + "_" if keyword.iskeyword(name) else name
 
 
+def random_key(rng):
+    """An argument name: an identifier, a Python keyword ('from'), or any text ('max-results')."""
+    return rng.choice([random_identifier, lambda r: r.choice(keyword.kwlist), lambda r: random_text(r, 6)])(rng)
+
+
 def random_calls(rng, portable):
-    """Calls with dotted-identifier names and identifier keys (``portable``: every syntax writes them), or
-    any non-empty name and any key (JSON and Hermes write those)."""
+    """Calls with dotted-identifier names (``portable``: every syntax writes them), or any non-empty name
+    (JSON and Hermes write those); argument names of any text either way."""
     calls = []
     for _ in range(rng.randint(0, 3)):
         if portable:
             name = ".".join(random_identifier(rng) for _ in range(rng.randint(1, 3)))
-            keys = [random_identifier(rng) for _ in range(rng.randint(0, 4))]
         else:
             name = random_text(rng) or "f"
-            keys = [random_text(rng, 6) for _ in range(rng.randint(0, 4))]
+        keys = [random_key(rng) for _ in range(rng.randint(0, 4))]
         calls.append({"name": name, "arguments": {key: random_value(rng) for key in keys}})
     return calls
 
@@ -467,7 +482,7 @@ native_identifiers = st.text(min_size=1, max_size=6).filter(nfkc_identifier)
 native_calls = st.lists(
     st.fixed_dictionaries({
         "name": st.lists(native_identifiers, min_size=1, max_size=2).map(".".join),
-        "arguments": st.dictionaries(native_identifiers, native_values, max_size=3),
+        "arguments": st.dictionaries(st.text(max_size=6), native_values, max_size=3),
     }),
     max_size=2,
 )

@@ -121,6 +121,14 @@ def test_argument_key_weight_is_an_opt_in_extension(tokenizer):
     assert changed and all(on.weights[i] == 3.0 for i in changed)
 
 
+def test_argument_key_weight_finds_a_key_passed_as_python_passes_a_keyword(tokenizer):
+    record = {"id": "kw", "tools": [tool("search_flights", "from")], "messages": [
+        {"role": "user", "content": "flights from Paris"}, call_message("search_flights", {"from": "Paris"})]}
+    encoded = encode_record(record, get_renderer("paper", tokenizer), tokenizer, argument_key_weight=3.0)
+    key = encoded.text.index("**{'from'") + 4
+    assert any(w == 3.0 for (s, e), w in zip(encoded.offsets, encoded.weights.weights) if s < key + 4 and e > key)
+
+
 def test_display_pieces_concatenate_to_the_text(tokenizer):
     text = "héllo wörld ✓ getPapersByKeywords(keywords='x')"
     ids, offsets = tokenize_with_offsets(tokenizer, text)

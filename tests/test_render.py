@@ -217,6 +217,12 @@ def test_paper_without_tokenizer_has_no_special_tokens(record):
     check_rendering(renderer, record, end_marker="")
 
 
+def test_paper_writes_argument_names_that_are_python_keywords(record):
+    record["messages"][3]["tool_calls"][0]["function"]["arguments"] = {"keywords": "gnn", "from": 2020}
+    rendered = check_rendering(get_renderer("paper"), record, end_marker="")
+    assert "getPapersByKeywords(keywords='gnn', **{'from': 2020})" in rendered.text
+
+
 def test_paper_names_the_message_of_a_call_python_cannot_write(record):
     record["messages"][3]["tool_calls"][0]["function"]["name"] = "get-papers"
     with pytest.raises(RecordError, match=r"messages\[3\]"):

@@ -191,11 +191,18 @@ def _python_call(node: ast.expr) -> dict:
         raise _Fail(f"{kind} in call to {name}")
     arguments = {}
     for kw in node.keywords:
-        if kw.arg is None:
-            raise _Fail(f"**kwargs in call to {name}")
-        if kw.arg in arguments:  # Python 3.11's parser leaves this to the compiler, which we never run
-            raise _Fail(f"argument {kw.arg!r} repeated in call to {name}")
-        arguments[kw.arg] = _literal(kw.value, kw.arg)
+        if kw.arg is not None:
+            items = [(kw.arg, kw.value)]
+        elif isinstance(kw.value, ast.Dict) and all(
+            isinstance(k, ast.Constant) and isinstance(k.value, str) for k in kw.value.keys
+        ):  # f(**{'from': 'A'}): how Python passes an argument whose name is no identifier
+            items = list(zip((k.value for k in kw.value.keys), kw.value.values))
+        else:
+            raise _Fail(f"**kwargs in call to {name}: only a dict literal with string keys reads as arguments")
+        for key, value in items:
+            if key in arguments:  # Python 3.11's parser leaves this to the compiler, which we never run
+                raise _Fail(f"argument {key!r} repeated in call to {name}")
+            arguments[key] = _literal(value, key)
     return make_call(name, arguments)
 
 
@@ -429,13 +436,16 @@ def parse_calls(text: str, syntax: str = "auto") -> ParseResult:
 _WORD = re.compile(r"[^\W\d]\w*")
 
 
-def _python_name(name: str, what: str) -> str:
-    parts = name.split(".") if what == "tool name" else [name]
-    # Refuse what would not read back: the Python parser NFKC-normalises identifiers ("ﬁ" reads back as
-    # "fi"), and call detection scans for regex words, which lack a few identifier characters ("·").
-    if not all(p.isidentifier() and not keyword.iskeyword(p) and unicodedata.normalize("NFKC", p) == p
-               and _WORD.fullmatch(p) for p in parts):
-        raise ValueError(f"{what} {name!r} cannot be written in Python call syntax")
+def _is_python_name(part: str) -> bool:
+    # What reads back as itself: the Python parser NFKC-normalises identifiers ("ﬁ" reads back as "fi"),
+    # and call detection scans for regex words, which lack a few identifier characters ("·").
+    return (part.isidentifier() and not keyword.iskeyword(part) and unicodedata.normalize("NFKC", part) == part
+            and _WORD.fullmatch(part) is not None)
+
+
+def _python_tool_name(name: str) -> str:
+    if not all(_is_python_name(part) for part in name.split(".")):
+        raise ValueError(f"tool name {name!r} cannot be written in Python call syntax")
     return name
 
 
@@ -456,11 +466,14 @@ def _python_value(value: Any) -> str:
     raise ValueError(f"{type(value).__name__} value {value!r} is not JSON-like")
 
 
+def _python_argument(key: str, value: Any) -> str:
+    # A key that is no Python name ('from', 'max-results') is passed as Python itself would pass it.
+    return f"{key}={_python_value(value)}" if _is_python_name(key) else f"**{_python_value({key: value})}"
+
+
 def _format_python_call(call: dict) -> str:
-    arguments = ", ".join(
-        f"{_python_name(key, 'argument')}={_python_value(value)}" for key, value in call["arguments"].items()
-    )
-    return f"{_python_name(call['name'], 'tool name')}({arguments})"
+    arguments = ", ".join(_python_argument(key, value) for key, value in call["arguments"].items())
+    return f"{_python_tool_name(call['name'])}({arguments})"
 
 
 def _json_text(value: Any) -> str:

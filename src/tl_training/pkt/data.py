@@ -28,10 +28,11 @@ class Encoded:
 
 
 def _argument_key_spans(text: str, args_span: tuple[int, int], arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
-    """Where each argument key is written inside the call's arguments (as ``key=`` or ``"key":``)."""
+    """Where each argument key is written inside the call's arguments (as ``key=``, ``"key":`` or, in
+    Python's ``**{'from': ...}``, ``'key':``)."""
     spans, body = [], text[args_span[0]:args_span[1]]
     for key in arguments:
-        match = re.search(rf"(?<![\w\"']){re.escape(key)}(?==)|(?<=\"){re.escape(key)}(?=\"\s*:)", body)
+        match = re.search(rf"(?<![\w\"']){re.escape(key)}(?==)|(?<=[\"']){re.escape(key)}(?=[\"']\s*:)", body)
         if match:
             spans.append((args_span[0] + match.start(), args_span[0] + match.end()))
     return tuple(spans)
