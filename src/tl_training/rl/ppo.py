@@ -18,11 +18,12 @@ One step:
 
 Runs as one process or under ``accelerate launch``: models and optimisers go through ``prepare``;
 generation and no-grad scoring use the unwrapped modules; only rank 0 prints, logs and saves.  Under DDP
-one ``Accelerator`` holds both models.  Under DeepSpeed (ZeRO stage 0-2) each trained model needs its own
-engine, so actor and critic each get an ``Accelerator`` and a DeepSpeed plugin (accelerate's multi-model
-API), both built from the launcher's config with this config's micro batch and gradient clipping; the
-frozen reference stays a plain module in the actor's dtype.  ZeRO-3 is refused: it shards the weights
-that generation needs whole.
+one ``Accelerator`` holds both models.  Under DeepSpeed each trained model needs its own engine, so actor
+and critic each get an ``Accelerator`` and a DeepSpeed plugin (accelerate's multi-model API), both built
+from the launcher's config with this config's micro batch and gradient clipping; the frozen reference
+stays a plain module in the actor's dtype.  Under ZeRO-3 the weights are partitioned: generation and the
+rollout's scoring passes gather each model's whole weights once around their use (``whole_weights``), and
+saving gathers them into one loadable model.
 
 Checkpoints (``save_steps``) hold the actor and critic as loadable models plus ``state/`` (optimisers,
 weights, RNG: accelerate's ``save_state``, per accelerator) and ``progress.json`` (step, data order, log);
@@ -204,6 +205,25 @@ def left_pad(tokenizer, texts: list[str], pad_id: int, device) -> tuple[torch.Te
 # ---------------------------------------------------------------------------------------- the recipe
 
 
+def zero3(accelerator) -> bool:
+    plugin = accelerator.state.deepspeed_plugin
+    return plugin is not None and plugin.zero_stage == 3
+
+
+def whole_weights(model, accelerator):
+    """A context in which ``model`` holds all its weights.  Under ZeRO-3 every model is loaded partitioned
+    (``from_pretrained`` runs under ``zero.Init`` once a ZeRO-3 plugin is active), the frozen reference
+    included, which no engine's hooks gather: its weights, and the actor's for a whole generation (hooks
+    would gather every layer again at every decoding step), are gathered once around the use."""
+    from contextlib import nullcontext
+
+    if not zero3(accelerator):
+        return nullcontext()
+    import deepspeed
+
+    return deepspeed.zero.GatheredParameters(list(model.parameters()))
+
+
 def make_accelerators(config) -> tuple[Any, Any]:
     """(actor's accelerator, critic's): one and the same without DeepSpeed; under DeepSpeed one each, with
     its own plugin, as accelerate's multi-model API requires (a DeepSpeed engine trains one model)."""
@@ -212,18 +232,14 @@ def make_accelerators(config) -> tuple[Any, Any]:
     from accelerate import Accelerator
     from accelerate.utils import DeepSpeedPlugin
 
-    from ..cli import UserError
-
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
         accelerator = Accelerator()
         return accelerator, accelerator
     plugins = {"actor": DeepSpeedPlugin(), "critic": DeepSpeedPlugin()}  # each reads the launcher's config
     for plugin in plugins.values():
-        if plugin.zero_stage == 3:
-            raise UserError("PPO under DeepSpeed ZeRO-3 is not supported: ZeRO-3 shards the weights that generation "
-                            "needs whole; use ZeRO-2 (configs/accelerate/deepspeed_zero2.yaml, the paper's setup), "
-                            "with offload_optimizer_device: cpu if memory is short")
         ds = plugin.deepspeed_config
+        if plugin.zero_stage == 3:  # saving gathers the shards into one loadable model
+            ds.setdefault("zero_optimization", {})["stage3_gather_16bit_weights_on_model_save"] = True
         # there is no dataloader to infer the batch from; one optimiser step per minibatch, as without DeepSpeed
         ds["train_micro_batch_size_per_gpu"] = config.mini_batch_size
         ds["gradient_accumulation_steps"] = 1
@@ -257,7 +273,9 @@ class PPORecipe:
             self.actor, self.actor_opt = self.actor_acc.prepare(actor, actor_opt)
             self.critic_acc.state.select_deepspeed_plugin("critic")
             self.critic, self.critic_opt = self.critic_acc.prepare(critic, critic_opt)
-        if self.reference is not None:  # in the actor's dtype (an engine may have cast it to bf16)
+        # In the actor's dtype (an engine may have cast it to bf16); under ZeRO-3 zero.Init already loaded it
+        # partitioned, in the DeepSpeed config's dtype, as the engine holds the actor.
+        if self.reference is not None and not zero3(self.actor_acc):
             dtype = next(self.actor_acc.unwrap_model(self.actor).parameters()).dtype
             self.reference.to(self.accelerator.device, dtype=dtype)
         self.actor.eval()  # dropout off: old and new log-probs must come from the same function
@@ -292,11 +310,12 @@ class PPORecipe:
         prompt_ids, prompt_mask = left_pad(self.tokenizer, [p.text for p in batch], self.pad_id, device)
         sampling = dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None) if config.do_sample \
             else dict(do_sample=False, temperature=None, top_p=None, top_k=None)
-        output = actor.generate(
-            input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=config.max_new_tokens,
-            pad_token_id=self.pad_id, eos_token_id=sorted(self.stop_ids) or None,
-            stop_strings=self.stop_strings or None, tokenizer=self.tokenizer if self.stop_strings else None, **sampling,
-        )
+        with whole_weights(actor, self.actor_acc):
+            output = actor.generate(
+                input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=config.max_new_tokens,
+                pad_token_id=self.pad_id, eos_token_id=sorted(self.stop_ids) or None,
+                stop_strings=self.stop_strings or None, tokenizer=self.tokenizer if self.stop_strings else None, **sampling,
+            )
         width = prompt_ids.shape[1]
         responses = output[:, width:]
         mask = response_mask(self.tokenizer, responses, self.stop_ids, self.stop_strings).to(device)
@@ -310,13 +329,17 @@ class PPORecipe:
 
         started = time.perf_counter()
         attention = torch.cat([prompt_mask, mask.long()], dim=1)
-        logprobs = response_logprobs(actor, output, attention, width, self.temperature)
-        if self.reference is None:
-            with actor.disable_adapter():
-                ref_logprobs = response_logprobs(actor, output, attention, width, self.temperature)
-        else:
-            ref_logprobs = response_logprobs(self.reference, output, attention, width, self.temperature)
-        values = response_values(self.accelerator.unwrap_model(self.critic), output, attention, width)
+        with whole_weights(actor, self.actor_acc):
+            logprobs = response_logprobs(actor, output, attention, width, self.temperature)
+            if self.reference is None:
+                with actor.disable_adapter():
+                    ref_logprobs = response_logprobs(actor, output, attention, width, self.temperature)
+        if self.reference is not None:
+            with whole_weights(self.reference, self.actor_acc):  # under ZeRO-3 it was loaded partitioned too
+                ref_logprobs = response_logprobs(self.reference, output, attention, width, self.temperature)
+        critic = self.critic_acc.unwrap_model(self.critic)
+        with whole_weights(critic, self.critic_acc):
+            values = response_values(critic, output, attention, width)
         rewards, kl = token_rewards(torch.tensor(scores, device=device), logprobs, ref_logprobs, mask, config.kl_coef)
         advantages, returns = gae(rewards, values, mask, config.gamma, config.lam)
         if config.whiten_advantages:
