@@ -230,3 +230,7 @@ def test_fast_path_stops_checking_when_it_proves_too_little(trained):
     everything = fast_path(model, tokenizer, renderer, cases, max_new_tokens=40, batch_size=1)
     probed = fast_path(model, tokenizer, renderer, cases, max_new_tokens=40, batch_size=1, min_share=1.01)
     assert len(everything) == 3 and len(probed) <= 2 and set(probed) <= set(everything)
+    # The probe is a quarter of a small benchmark (at most PROBE_CASES): 3 of 12 provable cases are checked.
+    twelve = [dict(case, id=f"{case['id']}/{copy}") for copy in range(4) for case in cases[:3]]
+    assert len(fast_path(model, tokenizer, renderer, twelve, max_new_tokens=40, batch_size=1)) == 12
+    assert len(fast_path(model, tokenizer, renderer, twelve, max_new_tokens=40, batch_size=1, min_share=1.01)) == 3

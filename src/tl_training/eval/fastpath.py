@@ -26,10 +26,11 @@ from .generate import completion_text, eos_ids
 
 MARGIN = 1e-3
 # On 2 CPU cores the check of a case costs about 0.57 of its batched generation (BENCHMARKS.md,
-# Evaluation), so it pays only where more than that share of cases is proven: after PROBE_BATCHES batches
-# proving less than MIN_SHARE, the rest is left to generation. (On a GPU, where decoding dominates, the
-# check is relatively cheaper and this threshold is conservative.)
-PROBE_BATCHES = 2
+# Evaluation), so it pays only where more than that share of cases is proven: once the batches checked
+# hold PROBE_CASES cases, or a quarter of a smaller benchmark's, and prove less than MIN_SHARE of them, the
+# rest is left to generation. (On a GPU, where decoding dominates, the check is relatively cheaper and
+# this threshold is conservative.)
+PROBE_CASES = 16
 MIN_SHARE = 0.6
 _NO_LITERAL = object()
 _LEFT_OUT = object()
@@ -84,8 +85,9 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
               margin: float = MARGIN, min_share: float = MIN_SHARE) -> dict[int, str]:
     """Index -> prediction text for the cases whose greedy generation is proven to be the gold completion.
 
-    Stops checking (the remaining cases are then generated) when the first ``PROBE_BATCHES`` batches prove
-    less than ``min_share`` of their cases: for a model that rarely matches, the check is pure overhead.
+    Stops checking (the remaining cases are then generated) when the first batches, once they hold
+    ``PROBE_CASES`` cases or a quarter of the benchmark's, prove less than ``min_share`` of them: for a
+    model that rarely matches, the check is pure overhead.
     """
     import torch
 
@@ -108,11 +110,14 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
     batches = plan(model, prompts, batch_size, tails=[len(forced) for _, _, forced in items])
     store = PrefixStore(model, sequences, batches)
     proven: dict[int, str] = {}
-    checked = 0
+    checked, probing = 0, True
+    probe_size = min(PROBE_CASES, -(-len(items) // 4))
     model.eval()
-    for number, rows in enumerate(batches):
-        if number == PROBE_BATCHES and len(proven) < min_share * checked:
-            break
+    for rows in batches:
+        if probing and checked >= probe_size:
+            if len(proven) < min_share * checked:
+                break
+            probing = False  # the probe passed: check every case
         input_ids, attention, cache = batch_inputs(sequences, rows, pad_id, store)
         cached = cache.get_seq_length() if cache is not None else 0
         keep = max(len(items[i][2]) for i, _ in rows) + 1
