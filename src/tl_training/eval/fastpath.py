@@ -27,9 +27,9 @@ from .generate import completion_text, eos_ids
 MARGIN = 1e-3
 # On 2 CPU cores the check of a case costs about 0.57 of its batched generation (BENCHMARKS.md,
 # Evaluation), so it pays only where more than that share of cases is proven: once the batches checked
-# hold PROBE_CASES cases, or a quarter of a smaller benchmark's, and prove less than MIN_SHARE of them, the
-# rest is left to generation. (On a GPU, where decoding dominates, the check is relatively cheaper and
-# this threshold is conservative.)
+# hold PROBE_CASES cases or a quarter of the benchmark's, whichever is fewer, and prove less than MIN_SHARE
+# of them, the rest is left to generation. (On a GPU, where decoding dominates, the check is relatively
+# cheaper and this threshold is conservative.)
 PROBE_CASES = 16
 MIN_SHARE = 0.6
 _NO_LITERAL = object()
