@@ -310,16 +310,24 @@ class PPORecipe:
         prompt_ids, prompt_mask = left_pad(self.tokenizer, [p.text for p in batch], self.pad_id, device)
         sampling = dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None) if config.do_sample \
             else dict(do_sample=False, temperature=None, top_p=None, top_k=None)
-        with whole_weights(actor, self.actor_acc):
+        with whole_weights(actor, self.actor_acc):  # gathered once for the generation and the actor's scoring
             output = actor.generate(
                 input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=config.max_new_tokens,
                 pad_token_id=self.pad_id, eos_token_id=sorted(self.stop_ids) or None,
                 stop_strings=self.stop_strings or None, tokenizer=self.tokenizer if self.stop_strings else None, **sampling,
             )
-        width = prompt_ids.shape[1]
-        responses = output[:, width:]
-        mask = response_mask(self.tokenizer, responses, self.stop_ids, self.stop_strings).to(device)
-        timer["generate"] += time.perf_counter() - started
+            width = prompt_ids.shape[1]
+            responses = output[:, width:]
+            mask = response_mask(self.tokenizer, responses, self.stop_ids, self.stop_strings).to(device)
+            timer["generate"] += time.perf_counter() - started
+
+            started = time.perf_counter()
+            attention = torch.cat([prompt_mask, mask.long()], dim=1)
+            logprobs = response_logprobs(actor, output, attention, width, self.temperature)
+            if self.reference is None:
+                with actor.disable_adapter():
+                    ref_logprobs = response_logprobs(actor, output, attention, width, self.temperature)
+            timer["score"] += time.perf_counter() - started
 
         started = time.perf_counter()
         texts = [completion_text(self.tokenizer, responses[row, :int(mask[row].sum())].tolist(), self.stop_strings, self.stop_ids)
@@ -328,12 +336,6 @@ class PPORecipe:
         timer["judge"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        attention = torch.cat([prompt_mask, mask.long()], dim=1)
-        with whole_weights(actor, self.actor_acc):
-            logprobs = response_logprobs(actor, output, attention, width, self.temperature)
-            if self.reference is None:
-                with actor.disable_adapter():
-                    ref_logprobs = response_logprobs(actor, output, attention, width, self.temperature)
         if self.reference is not None:
             with whole_weights(self.reference, self.actor_acc):  # under ZeRO-3 it was loaded partitioned too
                 ref_logprobs = response_logprobs(self.reference, output, attention, width, self.temperature)
