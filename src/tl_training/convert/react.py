@@ -6,6 +6,8 @@ in ``tools`` and the system message keeps the instruction text with the JSON cut
 ``tools`` themselves).  An assistant turn ``Thought: ...\\nAction: name\\nAction Input: {json}`` becomes
 ``content`` = the thought and ``tool_calls`` = the parsed call (the shared ``calls.parse_calls``);
 ``function`` turns become tool messages, their text verbatim (MAE reads the real feedback).
+The system instruction asks for ReAct answers: records say so in ``meta`` (``INSTRUCTION_META``), so that
+a renderer writing another call syntax can leave it out (``render/layout.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ TOOLS_MARKER = re.compile(r"the following tools:\s*", re.IGNORECASE)
 ACTION_LINE = re.compile(r"^\s*Action\s*:", re.MULTILINE)
 FLAG_NO_FEEDBACK = "call_without_feedback"  # a call followed by another assistant turn, not by its feedback
 THOUGHT_LABEL = re.compile(r"^\s*Thought\s*:\s*", re.IGNORECASE)
+INSTRUCTION_META = {"instruction_syntax": "react"}  # the system text asks for Thought / Action / Action Input
 
 
 def split_system(text: str, field: str) -> tuple[str, list[dict[str, Any]]]:

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 from ..jsonl import Tally
 from ..record import RecordError
 from .common import build_one, fail, item_or_fail, iter_items, load_json_list, note, reason_of, reject
-from .react import convert_conversation, parse_turn
+from .react import INSTRUCTION_META, convert_conversation, parse_turn
 
 FREE_TEXT_TOOLS = ("finish", "ask_to_user")
 TURN_ID = re.compile(r"Turn (\d+): (.*)\Z", re.DOTALL)
@@ -58,7 +58,7 @@ def convert_case(item: Any, record_id: str) -> dict[str, Any]:
         if not calls:
             fail("an acceptable answer holds no call", f"{field}.value[{j}]")
         gold.append([{"name": c["name"], "arguments": gold_arguments(c["name"], c["arguments"])} for c in calls])
-    meta = {"source": "rotbench", "source_id": item.get("id"), "scenario": item.get("scenario")}
+    meta = {"source": "rotbench", "source_id": item.get("id"), "scenario": item.get("scenario"), **INSTRUCTION_META}
     if flags:
         meta["flags"] = flags
     return {"id": record_id, "tools": tools, "messages": messages, "gold": gold, "meta": meta}
@@ -85,7 +85,7 @@ def convert_eval_file(path: Path, tally: Tally, strict: bool) -> Iterator[dict[s
 def _trajectory(item: Any, record_id: str, tool_dir: Path) -> dict[str, Any]:
     messages, tools, flags = convert_conversation(item["conversations"])
     meta = {"source": "rotbench_train", "category": tool_dir.parent.name, "tool": tool_dir.name,
-            "source_id": item["id"]}
+            "source_id": item["id"], **INSTRUCTION_META}
     if flags:
         meta["flags"] = flags
     return {"id": record_id, "tools": tools, "messages": messages, "meta": meta}

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from ..jsonl import Tally
 from .common import build_one, fail, load_json_list, openai_tool
-from .react import convert_conversation
+from .react import INSTRUCTION_META, convert_conversation
 
 PROCESSED = "scenario_data_zero_processed.json"
 
@@ -23,7 +23,8 @@ def _from_processed(item: Any, record_id: str) -> dict[str, Any]:
         fail("expected an object with id and conversations", "conversations")
     messages, tools, flags = convert_conversation(item.get("conversations"))
     return {"id": record_id, "tools": tools, "messages": messages,
-            "meta": {"source": "tooleyes", "source_id": item.get("id"), "scenario": item.get("scenario"), **({"flags": flags} if flags else {})}}
+            "meta": {"source": "tooleyes", "source_id": item.get("id"), "scenario": item.get("scenario"),
+                     **INSTRUCTION_META, **({"flags": flags} if flags else {})}}
 
 
 def _from_raw(item: Any, record_id: str, schemas: Path) -> dict[str, Any]:

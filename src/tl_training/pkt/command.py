@@ -29,9 +29,10 @@ def load_training_data(config, tokenizer):
     """Features of every train file, the tally of records read/kept/rejected, and how many were truncated."""
     from ..jsonl import Tally, read_records
     from ..render import get_renderer
+    from .config import layout_of
     from .data import build_features
 
-    renderer = get_renderer(config.prompt_format, tokenizer)
+    renderer = get_renderer(config.prompt_format, tokenizer, layout_of(config))
     tally, features, truncated = Tally(), [], 0
     for path in config.train_files:
         part, cut = build_features(

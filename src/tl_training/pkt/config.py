@@ -19,6 +19,8 @@ class PKTConfig(TrainingArguments):
     model: str = field(default="smollm2-135m", metadata={"help": "local path, hub id, or the embedded 'smollm2-135m'"})
     train_files: list[str] = field(default_factory=list, metadata={"help": "JSONL record files (from convert / mae)"})
     prompt_format: str = field(default="chat", metadata={"help": "'chat' (the tokenizer's template) or 'paper'"})
+    instruction: str = field(default="auto", metadata={"help": "the source's own system instruction: auto, keep, drop (docs/formats.md, Layout)"})
+    thoughts: str = field(default="keep", metadata={"help": "the text before each call: keep, or drop (train calls only)"})
     pkt: bool = field(default=True, metadata={"help": "up-weight key tokens; false = standard SFT, same code path"})
     w_max: float = field(default=9.0, metadata={"help": "upper clip of a key token's weight"})
     argument_key_weight: float = field(
@@ -38,6 +40,13 @@ class PKTConfig(TrainingArguments):
     remove_unused_columns: bool = False
     # Counted so that every run reports its throughput.
     include_num_input_tokens_seen: str | bool = "non_padding"
+
+
+def layout_of(config):
+    """The rendering layout a stage's config names (its ``instruction`` and ``thoughts`` fields)."""
+    from ..render.layout import Layout
+
+    return Layout(instruction=config.instruction, thoughts=config.thoughts)
 
 
 def _bf16_available() -> bool:
@@ -93,6 +102,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig
     (config,) = HfArgumentParser(PKTConfig).parse_dict(values)
     if config.prompt_format not in ("chat", "paper"):
         raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
+    layout_of(config)
     if not config.train_files:
         raise ValueError("train_files is required (one or more JSONL record files)")
     return config

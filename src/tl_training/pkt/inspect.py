@@ -11,6 +11,8 @@ import html
 import json
 from itertools import islice
 
+from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
+
 DIM, KEY, WEIGHT, RESET = "\x1b[2m", "\x1b[1;30;43m", "\x1b[35m", "\x1b[0m"
 
 
@@ -20,6 +22,9 @@ def register(subparsers) -> None:
     parser.add_argument("--tokenizer", required=True, help="local path, hub id, or 'smollm2-135m'")
     parser.add_argument("--index", type=int, default=0, help="which record (0-based line among records)")
     parser.add_argument("--prompt-format", default="chat", choices=["chat", "paper"])
+    parser.add_argument("--instruction", default="auto", choices=INSTRUCTION_CHOICES,
+                        help="the source's own system instruction (as the sft field)")
+    parser.add_argument("--thoughts", default="keep", choices=THOUGHT_CHOICES, help="keep, or drop (calls only)")
     parser.add_argument("--w-max", type=float, default=9.0)
     parser.add_argument("--argument-key-weight", type=float, default=0.0, help="our extension (0 = off)")
     parser.add_argument("--json", action="store_true", help="print the token list as JSON")
@@ -69,7 +74,7 @@ def run(args) -> int:
     from ..jsonl import read_records
     from ..models import ModelNotFound, load_tokenizer
     from ..record import RecordError
-    from ..render import get_renderer
+    from ..render import Layout, get_renderer
     from .data import encode_record
 
     try:
@@ -78,7 +83,7 @@ def run(args) -> int:
         if record is None:
             raise UserError(f"{args.records} has no record at index {args.index}")
         encoded = encode_record(
-            record, get_renderer(args.prompt_format, tokenizer), tokenizer,
+            record, get_renderer(args.prompt_format, tokenizer, Layout(args.instruction, args.thoughts)), tokenizer,
             w_max=args.w_max, argument_key_weight=args.argument_key_weight,
         )
     except (ModelNotFound, RecordError, OSError, ValueError) as exc:

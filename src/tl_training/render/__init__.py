@@ -19,26 +19,29 @@ exactly raises instead of being guessed.
 from __future__ import annotations
 
 from .chat import FALLBACK_TOOLS_PROMPT, ChatRenderer, chat_renderer, template_support
+from .layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES, Layout
 from .paper import BUILTIN_TOOLS, PaperRenderer, function_block
 from .spans import CallSpan, Rendered, Renderer, TurnSpan, locate_calls
 
 __all__ = [
-    "BUILTIN_TOOLS", "FALLBACK_TOOLS_PROMPT", "CallSpan", "ChatRenderer", "PaperRenderer", "Rendered", "Renderer",
-    "TurnSpan", "chat_renderer", "function_block", "get_renderer", "locate_calls", "template_support",
+    "BUILTIN_TOOLS", "FALLBACK_TOOLS_PROMPT", "INSTRUCTION_CHOICES", "THOUGHT_CHOICES", "CallSpan", "ChatRenderer",
+    "Layout", "PaperRenderer", "Rendered", "Renderer", "TurnSpan", "chat_renderer", "function_block", "get_renderer",
+    "locate_calls", "template_support",
 ]
 
 
-def get_renderer(prompt_format: str, tokenizer=None, **options) -> Renderer:
+def get_renderer(prompt_format: str, tokenizer=None, layout: Layout | None = None, **options) -> Renderer:
     """``"paper"`` (tokenizer optional: it supplies BOS and EOS) or ``"chat"`` (tokenizer required).
 
-    ``options`` go to the format: ``add_builtin_tools`` (paper, default True).
+    ``layout`` says what of each record the prompt shows (``layout.py``: the source's instruction, the
+    thoughts); ``options`` go to the format: ``add_builtin_tools`` (paper, default True).
     """
     if prompt_format == "paper":
-        return PaperRenderer(tokenizer, **options)
+        return PaperRenderer(tokenizer, layout=layout, **options)
     if prompt_format == "chat":
         if tokenizer is None:
             raise ValueError("prompt format 'chat' needs a tokenizer with a chat template")
-        return chat_renderer(tokenizer, **options)
+        return chat_renderer(tokenizer, layout, **options)
     raise ValueError(f"unknown prompt format {prompt_format!r}: expected 'paper' or 'chat'")
 
 

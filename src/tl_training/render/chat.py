@@ -9,6 +9,7 @@ from typing import Any
 
 from ..calls import format_calls, parse_calls
 from ..record import RecordError, is_trained, message_calls, openai_tool_call, validate_record
+from .layout import Layout
 from .spans import Rendered, Renderer, TurnSpan, locate_calls
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,12 @@ def template_support(tokenizer) -> TemplateSupport:
     return _SUPPORT_CACHE[key]
 
 
-def chat_renderer(tokenizer, **options) -> "ChatRenderer":
+def chat_renderer(tokenizer, layout: Layout | None = None, **options) -> "ChatRenderer":
     if options:
-        raise ValueError(f"prompt format 'chat' takes no options, got {sorted(options)}")
+        raise ValueError(f"prompt format 'chat' takes no options but the layout, got {sorted(options)}")
     if not tokenizer.chat_template:
         raise ValueError("the tokenizer has no chat template: use prompt format 'paper' or a tokenizer that has one")
-    return ChatRenderer(tokenizer, template_support(tokenizer))
+    return ChatRenderer(tokenizer, template_support(tokenizer), layout)
 
 
 class ChatRenderer(Renderer):
@@ -154,8 +155,8 @@ class ChatRenderer(Renderer):
     rewrite earlier turns are refused with an error naming the message.
     """
 
-    def __init__(self, tokenizer, support: TemplateSupport):
-        self.tokenizer, self.support = tokenizer, support
+    def __init__(self, tokenizer, support: TemplateSupport, layout: Layout | None = None):
+        self.tokenizer, self.support, self.layout = tokenizer, support, layout or Layout()
         self.name = "chat" if support.fallback_reason is None else "chat-fallback"
         self.call_syntax = support.call_syntax
         self.stop_strings = [support.end_marker] if support.end_marker else []
@@ -221,6 +222,7 @@ class ChatRenderer(Renderer):
     # -- the interface
 
     def render_prompt(self, record: dict[str, Any], upto: int | None = None) -> str:
+        record = self.layout.apply(record, self.call_syntax)
         messages, shift, tools = self._conversation(record)
         upto = len(record["messages"]) if upto is None else upto
         return self._apply(messages[: upto + shift], tools, True, f"messages[:{upto}]")
@@ -233,6 +235,7 @@ class ChatRenderer(Renderer):
 
     def render(self, record: dict[str, Any]) -> Rendered:
         validate_record(record)
+        record = self.layout.apply(record, self.call_syntax)
         messages, shift, tools = self._conversation(record)
         text = self._apply_or_blame(messages, shift, tools)
         turns = []

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..calls import format_calls
 from ..record import RecordError, is_trained, message_calls, validate_record
+from .layout import Layout
 from .spans import Rendered, Renderer, TurnSpan, locate_calls
 
 
@@ -80,8 +81,9 @@ class PaperRenderer(Renderer):
     name = "paper"
     call_syntax = "python"
 
-    def __init__(self, tokenizer=None, add_builtin_tools: bool = True):
+    def __init__(self, tokenizer=None, add_builtin_tools: bool = True, layout: Layout | None = None):
         self.add_builtin_tools = add_builtin_tools
+        self.layout = layout or Layout()
         self.eos = (tokenizer.eos_token or "") if tokenizer is not None else ""
         self.bos = _bos_text(tokenizer)
         self.stop_strings = ["\nOutput:", "\nUser:"] + ([self.eos] if self.eos else [])
@@ -127,12 +129,14 @@ class PaperRenderer(Renderer):
         return lines
 
     def render_prompt(self, record: dict[str, Any], upto: int | None = None) -> str:
+        record = self.layout.apply(record, self.call_syntax)
         upto = len(record["messages"]) if upto is None else upto
         lines = self._lines(record, upto)
         return self.bos + "\n".join(h + r for _, h, r in lines) + ("\n" if lines else "") + "Assistant:"
 
     def render(self, record: dict[str, Any]) -> Rendered:
         validate_record(record)
+        record = self.layout.apply(record, self.call_syntax)
         messages = record["messages"]
         text, turns = self.bos, []
         for n, (i, header, rest) in enumerate(self._lines(record, len(messages))):

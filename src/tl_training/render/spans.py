@@ -9,6 +9,7 @@ from typing import Any
 
 from ..calls import parse_calls
 from ..record import RecordError
+from .layout import Layout
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Renderer:
     name: str
     call_syntax: str
     stop_strings: list[str]
+    layout: Layout  # which of the record's instruction and thoughts the prompt shows (layout.py)
 
     def render(self, record: dict[str, Any]) -> Rendered:
         raise NotImplementedError

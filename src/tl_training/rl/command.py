@@ -36,6 +36,7 @@ def run(args) -> int:
     from ..record import RecordError
     from ..render import get_renderer
     from ..verdict import RewardTable
+    from ..pkt.config import layout_of
     from .config import load_config
 
     try:
@@ -46,7 +47,7 @@ def run(args) -> int:
     main = int(os.environ.get("RANK", "0")) == 0
     try:
         tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
-        renderer = get_renderer(config.prompt_format, tokenizer)
+        renderer = get_renderer(config.prompt_format, tokenizer, layout_of(config))
         prompts, tally = load_prompts(config, tokenizer, renderer)
     except (ModelNotFound, RecordError, OSError, ValueError) as exc:
         raise UserError(str(exc)) from None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..pkt.config import coerce_yaml_1_1, config_dict
+from ..pkt.config import coerce_yaml_1_1, config_dict, layout_of
 
 ALGORITHMS = ("ppo", "grpo")
 
@@ -22,6 +22,8 @@ class RLConfig:
     output_dir: str = field(default="", metadata={"help": "where checkpoints and rl_log.jsonl go"})
     train_files: list[str] = field(default_factory=list, metadata={"help": "JSONL records: eval cases with gold, or trajectories"})
     prompt_format: str = field(default="chat", metadata={"help": "'chat' or 'paper' (the renderer of the SFT stage)"})
+    instruction: str = field(default="auto", metadata={"help": "the source's own system instruction: auto, keep, drop (as SFT)"})
+    thoughts: str = field(default="keep", metadata={"help": "the text before each call in the history: keep or drop (as SFT)"})
     reward_table: str | None = field(default=None, metadata={"help": "YAML of reward overrides (verdict.RewardTable fields)"})
     reward_clip: float = field(default=5.0, metadata={"help": "rewards are clipped to +-reward_clip"})
     max_prompt_length: int = field(default=2048, metadata={"help": "longer prompts are skipped and counted"})
@@ -76,6 +78,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
     if config.prompt_format not in ("chat", "paper"):
         raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
+    layout_of(config)
     if not config.output_dir:
         raise ValueError("output_dir is required")
     if not config.train_files:
