@@ -2,8 +2,11 @@
 
 Truncation: a sequence longer than ``max_length`` keeps its first ``max_length`` tokens (the system
 prompt with the tools and the early turns; later turns are cut).  Left-truncating would cut the tool
-list the calls depend on.  A record whose trained tokens are all cut is rejected and counted, never
-trained on silently; one that loses only some of them is counted as truncated.
+list the calls depend on.  A trained turn that does not end within ``max_length`` is not trained at
+all: half a call would teach the model to stop mid-call, so the kept sequence trains exactly the turns
+a per-turn sample of at most ``max_length`` tokens would (the authors' layout).  A record whose trained
+turns are all cut is rejected and counted, never trained on silently; one that loses only some of them
+is counted as truncated.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Iterable
 
 from ..jsonl import Tally
 from ..record import RecordError, message_calls
-from .weights import CallKeys, TokenWeights, token_weights, tokenize_with_offsets
+from .weights import CallKeys, TokenWeights, token_weights, tokenize_with_offsets, tokens_covering
 
 
 @dataclass
@@ -25,6 +28,17 @@ class Encoded:
     input_ids: list[int]
     offsets: list[tuple[int, int]]
     weights: TokenWeights
+    turn_tokens: list[tuple[int, int]]  # each trained turn's tokens, as a range of indices
+
+
+def truncated_weights(encoded: Encoded, max_length: int) -> list[float]:
+    """The first ``max_length`` weights, with every trained turn that does not end within them zeroed."""
+    weights = list(encoded.weights.weights[:max_length])
+    for start, end in encoded.turn_tokens:
+        if end > max_length:
+            weights[start:] = [0.0] * (len(weights) - start)
+            break  # the turns after it lie beyond max_length too
+    return weights
 
 
 def _argument_key_spans(text: str, args_span: tuple[int, int], arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
@@ -66,7 +80,12 @@ def encode_record(
         offsets, len(rendered.text), [t.span for t in rendered.turns if t.trained], calls,
         candidates, pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight,
     )
-    return Encoded(rendered.text, ids, offsets, weights)
+    turn_tokens = []
+    for turn in rendered.turns:
+        covering = tokens_covering(offsets, *turn.span) if turn.trained else []
+        if covering:
+            turn_tokens.append((covering[0], covering[-1] + 1))
+    return Encoded(rendered.text, ids, offsets, weights, turn_tokens)
 
 
 def build_features(
@@ -94,10 +113,11 @@ def build_features(
             tally.reject("no trained assistant turn", str(record.get("id")))
             continue
         if max_length is not None and len(ids) > max_length:
-            if not any(weights[:max_length]):
-                tally.reject(f"all trained tokens beyond max_length={max_length}", f"{record.get('id')}: {len(ids)} tokens")
+            weights = truncated_weights(encoded, max_length)
+            if not any(weights):
+                tally.reject(f"no trained turn ends within max_length={max_length}", f"{record.get('id')}: {len(ids)} tokens")
                 continue
-            ids, weights = ids[:max_length], weights[:max_length]
+            ids = ids[:max_length]
             truncated += 1
         features.append({"input_ids": ids, "loss_weights": weights})
         tally.written += 1
