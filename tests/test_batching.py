@@ -189,3 +189,41 @@ def test_sliding_window_models_batch_whole_prompts(tiny):
     generate_transformers(mistral, tokenizer, prompts, stop_strings=[], max_new_tokens=3, batch_size=2,
                           on_batch=lambda idx, out: texts.update(zip(idx, out)))
     assert sorted(texts) == [0, 1]
+
+
+def test_grow_appends_in_place_and_keeps_what_it_held():
+    from tl_training.eval.batching import grow
+
+    first = (torch.arange(12.).reshape(1, 1, 3, 4), -torch.arange(12.).reshape(1, 1, 3, 4))
+    buffer = grow(None, 0, *first)
+    assert buffer[0].shape[-2] >= 3 + 128  # room to decode in place
+    step = (torch.full((1, 1, 1, 4), 7.), torch.full((1, 1, 1, 4), -7.))
+    again = grow(buffer, 3, *step)
+    assert again[0].data_ptr() == buffer[0].data_ptr()  # no copy while there is room
+    torch.testing.assert_close(again[0][..., :4, :], torch.cat([first[0], step[0]], dim=-2))
+    torch.testing.assert_close(again[1][..., :4, :], torch.cat([first[1], step[1]], dim=-2))
+    big = (torch.ones(1, 1, 500, 4), torch.ones(1, 1, 500, 4))
+    grown = grow(again, 4, *big)  # past the capacity: a larger buffer, the old content copied over
+    assert grown[0].shape[-2] >= 504 and torch.equal(grown[0][..., :4, :], again[0][..., :4, :])
+
+
+def test_a_growing_layer_crops_and_continues_like_a_dynamic_one():
+    from transformers.cache_utils import DynamicLayer
+
+    from tl_training.eval.batching import _growing_layer_class
+
+    growing, dynamic = _growing_layer_class()(), DynamicLayer()
+    torch.manual_seed(0)
+    for step in (5, 1, 1, "crop", 2, "select", 1):
+        if step == "crop":
+            growing.crop(-2), dynamic.crop(-2)
+        elif step == "select":
+            index = torch.tensor([1])
+            growing.batch_select_indices(index), dynamic.batch_select_indices(index)
+        else:
+            rows = growing.keys.shape[0] if growing.is_initialized and growing.keys.numel() else 2
+            k, v = torch.randn(rows, 2, step, 4), torch.randn(rows, 2, step, 4)
+            got, want = growing.update(k, v), dynamic.update(k, v)
+            torch.testing.assert_close(got[0], want[0])
+            torch.testing.assert_close(got[1], want[1])
+    assert growing.get_seq_length() == dynamic.get_seq_length() == 8

@@ -493,3 +493,18 @@ native_calls = st.lists(
 def test_round_trip_with_hypothesis_own_edge_cases(calls):
     for syntax in SYNTAXES:
         assert_round_trip(calls, syntax)
+
+
+@pytest.mark.parametrize("text, syntax, names", [
+    ("f(a=1)", "python", ["f"]),
+    ('get_translation("See you later")', "python", ["get_translation"]),       # positional: no parse, a name
+    ("Thought: x\n[f(1), g(2)]", "python", ["f"]),                              # a broken list: its first call
+    ('<tool_call>\n{"name": "foo", "arguments": {"a": NaN}}</tool_call>', "hermes", ["foo"]),
+    ('{"name": "b\\u00e9", "arguments": [}', "json", ["b\u00e9"]),
+    ("Action: foo\nAction Input: {bad", "react", ["foo"]),
+    ("just text", "python", []),
+])
+def test_called_names_read_the_tool_names_even_of_calls_that_do_not_parse(text, syntax, names):
+    from tl_training.calls import called_names
+
+    assert called_names(text, syntax) == names

@@ -51,6 +51,36 @@ def test_levels_are_hierarchical(text, expected):
     assert official == corrected == expected
 
 
+@pytest.mark.parametrize("text, strict, by_name", [
+    ('get_weather("Paris")', False, True),            # positional: the right tool, written so it does not parse
+    ("get_weather(city='Paris'", False, True),        # unclosed
+    ("Thought: weather\nget_weather(city='Paris')", True, True),
+    ('get_time("Paris")', False, False),              # the wrong tool, badly written
+    ("It is sunny.", False, False),                   # no call at all
+])
+def test_ts_by_name_reads_the_called_tool_even_from_a_call_that_does_not_parse(text, strict, by_name):
+    score = score_case(CASE, text, "hand:x", "python")
+    assert (score.ts, score.ts_name) == (strict, by_name)
+
+
+def test_format_errors_and_ts_by_name_are_benchmark_figures():
+    scores = [score_case(CASE, text, "hand:x", "python")
+              for text in ('get_weather("Paris")', "get_weather(city='Paris')", "get_time(city='Paris')", "sunny")]
+    figures = summarize(scores)
+    assert figures["TS"] == 25.0 and figures["TS_name"] == 50.0
+    assert figures["format_errors"] == 50.0  # the positional call, and plain text where a call was expected
+    assert "margin" not in figures  # only a model run scores the margin
+    scores[0].margin, scores[1].margin = -1.5, 0.5
+    assert summarize(scores)["margin"] == {"mean": -0.5, "cases": 2, "positive": 50.0}
+
+
+def test_ts_by_name_follows_the_rotbench_finish_alias():
+    tools = [tool("search", "q"), tool("ask_to_user", "question"), tool("finish_renamed", "answer")]
+    case = {"id": "r/1", "tools": tools, "messages": [{"role": "user", "content": "x"}],
+            "gold": [[{"name": "finish_renamed", "arguments": {"answer": {"any_value": True}}}]]}
+    assert score_case(case, 'finish("done")', "rotbench:slight", "python").ts_name
+
+
 def test_bfcl_compares_standardised_strings_and_rejects_float_for_integer():
     case = copy.deepcopy(CASE)
     case["tools"][0]["function"]["parameters"]["properties"]["days"] = {"type": "integer"}

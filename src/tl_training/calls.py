@@ -430,6 +430,40 @@ def parse_calls(text: str, syntax: str = "auto") -> ParseResult:
     return ParseResult(calls, syntax, None)
 
 
+# --------------------------------------------------------------------------------- names, read leniently
+
+_PY_NAME_AT_LINE = re.compile(r"^[ \t]*+\[?[ \t]*+([^\W\d][\w.]*)\(", re.M)
+_JSON_NAME = re.compile(r'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_REACT_NAME = re.compile(r"^[ \t]*+Action[ \t]*+:[ \t]*+(\S[^\n]*?)[ \t]*$", re.M)
+
+
+def _unescaped(name: str) -> str:
+    try:
+        return json.loads(f'"{name}"')
+    except json.JSONDecodeError:  # an invalid escape: the name as written
+        return name
+
+
+def called_names(text: str, syntax: str = "auto") -> list[str]:
+    """The tool names ``text`` calls, read even where its calls do not parse (a positional argument, an
+    unclosed bracket): the names of ``parse_calls`` when it succeeds, else every name written where a
+    call of that syntax starts (``name(`` at a line start, ``"name": "..."``, ``Action: name``).
+
+    A lenient reading for diagnosis ("chose the right tool, wrote it badly"), never a substitute for
+    the parse: metrics report it beside the strict figures."""
+    parsed = parse_calls(text, syntax)
+    if parsed.error is None:
+        return [call["name"] for call in parsed.calls]
+    found = parsed.syntax
+    if found == "python":
+        return _PY_NAME_AT_LINE.findall(text)  # of a bracketed list, its first call
+    if found in ("json", "hermes"):
+        return [_unescaped(name) for name in _JSON_NAME.findall(text)]
+    if found == "react":
+        return _REACT_NAME.findall(text)
+    return []
+
+
 # -------------------------------------------------------------------------------------------- formatting
 
 

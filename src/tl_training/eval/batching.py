@@ -26,6 +26,9 @@ CPU the prefill of those heads is most of an evaluation (BENCHMARKS.md, Evaluati
 - Only caches made entirely of ``DynamicLayer`` (full attention: Llama, Qwen2 without sliding window,
   SmolLM2, CodeLlama ...) take prefixes; other models (sliding windows, linear attention) are batched
   whole (``supports_prefix_cache``).
+- The caches built here grow in place (``GrowingLayer``): ``DynamicLayer`` concatenates the whole cache
+  at every decoding step, which on a CPU costs more than the step's own compute once a batch holds a few
+  long prompts (sixteen 4,000-token RoTBench prompts: about 3 GB copied per generated token).
 """
 
 from __future__ import annotations
@@ -152,6 +155,54 @@ def supports_prefix_cache(model) -> bool:
     return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
 
 
+def grow(buffer: tuple | None, length: int, keys, values) -> tuple:
+    """``(keys, values)`` buffers holding their first ``length`` positions and then ``keys`` / ``values``:
+    written in place where there is room, else copied into buffers a quarter larger than needed."""
+    needed, shape = length + keys.shape[-2], keys.shape[:2]
+    if buffer is None or buffer[0].shape[-2] < needed or buffer[0].shape[:2] != shape:
+        capacity = needed + max(128, needed // 4)
+        grown = tuple(t.new_empty(*t.shape[:2], capacity, t.shape[-1]) for t in (keys, values))
+        if length:
+            grown[0][..., :length, :], grown[1][..., :length, :] = buffer[0][..., :length, :], buffer[1][..., :length, :]
+        buffer = grown
+    buffer[0][..., length:needed, :] = keys
+    buffer[1][..., length:needed, :] = values
+    return buffer
+
+
+def _growing_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A ``DynamicLayer`` that appends into spare capacity (``grow``) instead of concatenating: a
+        decoding step writes one position rather than copying the cache.  ``keys`` and ``values`` are views
+        of the filled part, so everything that reads or crops them works unchanged; a layer whose tensors
+        were replaced (``batch_select_indices``, ``reset``) starts a new buffer."""
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            length, buffer = self.get_seq_length(), getattr(self, "_buffer", None)
+            if buffer is not None and length and self.keys.data_ptr() != buffer[0].data_ptr():
+                buffer = (self.keys, self.values)  # replaced from outside: grow from what it holds now
+            buffer = self._buffer = grow(buffer, length, key_states, value_states)
+            length += key_states.shape[-2]
+            self.keys, self.values = buffer[0][..., :length, :], buffer[1][..., :length, :]
+            return self.keys, self.values
+
+    return GrowingLayer
+
+
+def growing_cache():
+    """An empty cache whose layers are ``GrowingLayer``s, made as they are first filled (full-attention
+    models only: those that ``supports_prefix_cache``)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = _growing_layer_class()
+    return cache
+
+
 class PrefixStore:
     """Per-layer keys and values of each prefix in use, computed on first use, dropped after last use."""
 
@@ -210,7 +261,6 @@ def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id:
                  store: PrefixStore | ConversationStore | None):
     """``input_ids``, ``attention_mask`` and the cache (None where no row has a prefix) of one batch."""
     import torch
-    from transformers import DynamicCache
 
     prefix_width = max(length for _, length in batch)
     suffix_width = max(len(encoded[i]) - length for i, length in batch)
@@ -227,7 +277,7 @@ def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id:
         return input_ids, attention, None
     rows = [store.take(i, length) if length else None for i, length in batch]
     template = next(kv for kv in rows if kv is not None)
-    cache = DynamicCache()  # full-attention layers only (supports_prefix_cache), made as they are filled
+    cache = growing_cache()  # full-attention layers only (supports_prefix_cache)
     for layer_index in range(len(template)):
         keys, values = [], []
         for kv in rows:
@@ -238,3 +288,55 @@ def batch_inputs(encoded: list[list[int]], batch: list[tuple[int, int]], pad_id:
             values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
         cache.update(torch.cat(keys), torch.cat(values), layer_index)
     return input_ids, attention, cache
+
+
+def score_continuations(model, input_ids, attention, cache, continuations: list[list[list[int]]]) -> list[list[float]]:
+    """log p(continuation | prompt) for each row's continuations, teacher-forced from the batch's cache;
+    leaves the cache holding every prompt token but the last, so ``generate`` goes on from there.
+
+    The prompts (all but their last token) run first; then one forward pass takes every continuation of
+    every row side by side, each as ``[last prompt token] + continuation[:-1]``, under a mask by which a
+    continuation sees its row's prompt and its own earlier tokens only, at the positions it would have
+    after the prompt; its tokens are then cropped from the cache.  Rows with no continuation get [].
+    """
+    import torch
+
+    device = model.device
+    width, cached = input_ids.shape[1], cache.get_seq_length()
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        if width - 1 > cached:
+            model(input_ids=input_ids[:, cached:width - 1].to(device), attention_mask=attention[:, :width - 1].to(device),
+                  position_ids=positions[:, cached:width - 1].to(device), cache=cache)
+    queries = max(sum(len(c) for c in row) for row in continuations)
+    if not queries:
+        return [[] for _ in continuations]
+    context = width - 1
+    ids = torch.zeros((len(continuations), queries), dtype=torch.long)
+    where = torch.zeros((len(continuations), queries), dtype=torch.long)
+    dtype = next(model.parameters()).dtype
+    mask = torch.full((len(continuations), 1, queries, context + queries), torch.finfo(dtype).min, dtype=dtype)
+    for row, branches in enumerate(continuations):
+        seen = attention[row, :context].bool()
+        mask[row, 0, :, :context][:, seen] = 0  # every query sees its row's prompt (padding rows included)
+        at = 0
+        for forced in branches:
+            tokens = [int(input_ids[row, -1])] + forced[:-1]
+            ids[row, at:at + len(tokens)] = torch.tensor(tokens)
+            where[row, at:at + len(tokens)] = positions[row, -1] + torch.arange(len(tokens))
+            for j in range(len(tokens)):
+                mask[row, 0, at + j, context + at:context + at + j + 1] = 0
+            at += len(tokens)
+    with torch.no_grad():
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=where.to(device),
+                       cache=cache).logits.float().log_softmax(-1).cpu()
+    cache.crop(-queries)
+    scores = []
+    for row, branches in enumerate(continuations):
+        at, row_scores = 0, []
+        for forced in branches:
+            picked = logits[row, at:at + len(forced)].gather(-1, torch.tensor(forced).unsqueeze(-1))
+            row_scores.append(float(picked.sum()))
+            at += len(forced)
+        scores.append(row_scores)
+    return scores

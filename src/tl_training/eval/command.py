@@ -12,6 +12,7 @@ import orjson
 
 from ..cli import UserError
 from ..jsonl import Tally
+from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
 
 def register(subparsers) -> None:
@@ -28,10 +29,17 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="first N cases of each benchmark")
     p.add_argument("--adapter", help="a peft (LoRA) adapter directory applied to --model")
     p.add_argument("--prompt-format", choices=("chat", "paper"), default="chat")
+    p.add_argument("--instruction", choices=INSTRUCTION_CHOICES, default="auto",
+                   help="the benchmark's own system instruction: auto drops one written for another call syntax "
+                        "(RoTBench's ReAct instruction), keep, drop (tool list only; the paper's layout)")
+    p.add_argument("--thoughts", choices=THOUGHT_CHOICES, default="keep",
+                   help="drop: the history's assistant turns show their calls only (as the model was trained)")
     p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--no-fast-path", action="store_true", help="generate every case (no teacher-forced exact-match check)")
+    p.add_argument("--no-margin", action="store_true",
+                   help="skip the teacher-forced gold-name log-probability margin (eval/margin.py)")
     p.add_argument("--batch-order", choices=("prefix", "length", "file"), default="prefix",
                    help="prefix: prefill prompt heads shared by several cases (a tool list) once (default); "
                         "length: whole prompts sorted by length; file: in file order (baselines for measuring)")
@@ -88,13 +96,28 @@ def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state
     """Fill ``predictions/<benchmark>.jsonl`` for ``cases`` (resuming); returns generation statistics."""
     from .fastpath import fast_path
     from .generate import PredictionLog, generate_transformers, generate_vllm
+    from .margin import candidates_of, margin_of, name_margins
     from .report import slug
 
     log = PredictionLog(out_dir / "predictions" / f"{slug(name)}.jsonl")
     todo = [c for c in cases if c["id"] not in log.done]
     stats = {"resumed": len(cases) - len(todo), "fast_path": 0, "generated": 0, "seconds": 0.0}
+    scoring = args.backend == "transformers" and not args.no_margin
+
+    def with_margins(generation_stats: dict[str, Any]) -> dict[str, Any]:
+        """The predictions, each with its margin: scored during generation, else (fast path, resumed) now."""
+        if scoring:
+            missing = [c for c in cases if "margin" not in log.done[c["id"]]]
+            clock = time.perf_counter()
+            margins = name_margins(state["model"], state["tokenizer"], state["renderer"], missing,
+                                   batch_size=args.batch_size) if missing else []
+            for case, margin in zip(missing, margins):
+                log.done[case["id"]]["margin"] = margin
+            generation_stats["margin_seconds_apart"] = round(time.perf_counter() - clock, 2)
+        return generation_stats | {"predictions": log.done}
+
     if not todo:
-        return stats | {"predictions": log.done}
+        return with_margins(stats)
     start = time.perf_counter()
     renderer = state["renderer"]
     prompts_of = lambda subset: [renderer.render_prompt(c) for c in subset]  # noqa: E731
@@ -111,22 +134,29 @@ def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state
         log.write({"id": todo[i]["id"], "prediction": text, "source": "fast_path"} for i, text in sorted(proven.items()))
         stats["fast_path"] = len(proven)
         rest = [c for i, c in enumerate(todo) if i not in proven]
+        found = [candidates_of(c, renderer, tokenizer) for c in rest] if scoring else None
+        margins: dict[int, float | None] = {}
+
+        def on_scores(indices: list[int], scores: list[list[float]]) -> None:
+            margins.update((i, margin_of(found[i], s) if found[i] else None) for i, s in zip(indices, scores))
 
         def on_batch(indices: list[int], texts: list[str]) -> None:
-            log.write({"id": rest[i]["id"], "prediction": t, "source": "generate"} for i, t in zip(indices, texts))
+            log.write({"id": rest[i]["id"], "prediction": t, "source": "generate",
+                       **({"margin": margins.get(i)} if i in margins else {})} for i, t in zip(indices, texts))
             stats["generated"] += len(indices)
             print(f"  {name}: {stats['resumed'] + stats['fast_path'] + stats['generated']}/{len(cases)} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
 
         generate_transformers(model, tokenizer, prompts_of(rest), stop_strings=renderer.stop_strings,
                               max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, on_batch=on_batch,
-                              order=args.batch_order)
+                              order=args.batch_order, on_scores=on_scores if scoring else None,
+                              continuations=[f.tokens if f else [] for f in found] if scoring else None)
     stats["seconds"] = round(time.perf_counter() - start, 2)
-    return stats | {"predictions": log.done}
+    return with_margins(stats)
 
 
 def _model_state(args) -> dict[str, Any]:
-    from ..render import get_renderer
+    from ..render import Layout, get_renderer
     from .generate import load_model
 
     if args.backend == "vllm":
@@ -135,7 +165,8 @@ def _model_state(args) -> dict[str, Any]:
         tokenizer, model = load_tokenizer(args.model, trust_remote_code=args.trust_remote_code), None
     else:
         model, tokenizer = load_model(args.model, args.adapter, args.dtype, args.trust_remote_code)
-    return {"model": model, "tokenizer": tokenizer, "renderer": get_renderer(args.prompt_format, tokenizer)}
+    return {"model": model, "tokenizer": tokenizer, "renderer": get_renderer(args.prompt_format, tokenizer,
+                                                                          Layout(args.instruction, args.thoughts))}
 
 
 # ---------------------------------------------------------------------------------------------- command
@@ -163,6 +194,7 @@ def run_eval(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {
         "model": args.model or f"predictions {args.predictions}", "adapter": args.adapter,
         "prompt_format": args.prompt_format if args.model else None, "syntax": syntax,
+        "layout": {"instruction": args.instruction, "thoughts": args.thoughts} if args.model else None,
         "date": datetime.date.today().isoformat(), "benchmarks": {},
     }
     all_scores = {}
@@ -177,12 +209,15 @@ def run_eval(args: argparse.Namespace) -> int:
         generation = None
         if state is not None:
             generation = _generate_benchmark(name, benchmark_cases, out_dir, args, state)
-            texts = {cid: entry["prediction"] for cid, entry in generation.pop("predictions").items()}
-            found = [texts.get(c["id"]) for c in benchmark_cases]
+            entries = generation.pop("predictions")
+            found = [entries[c["id"]]["prediction"] if c["id"] in entries else None for c in benchmark_cases]
         else:
             found = [_lookup(predictions, name, c["id"]) for c in benchmark_cases]
             used_keys.update(k for k in predictions if k[1] in {c["id"] for c in benchmark_cases} and k[0] in (None, name))
         scores = [score_case(c, text or "", name, syntax) for c, text in zip(benchmark_cases, found)]
+        if generation is not None:
+            for case, score in zip(benchmark_cases, scores):
+                score.margin = entries.get(case["id"], {}).get("margin")
         figures = summarize(scores)
         figures["missing_predictions"] = sum(text is None for text in found)
         figures["rejected_by_converter"] = {"count": tallies[name].rejected, "reasons": dict(tallies[name].reasons)}
@@ -191,7 +226,9 @@ def run_eval(args: argparse.Namespace) -> int:
         results["benchmarks"][name] = figures
         all_scores[name] = scores
         print(f"{name}: {figures['cases']} cases  TS {figures['TS']}  PI {figures['PI']}  CF {figures['CF']}  "
-              f"(corrected rule {figures['TS_corrected']} / {figures['PI_corrected']} / {figures['CF_corrected']})"
+              f"(corrected rule {figures['TS_corrected']} / {figures['PI_corrected']} / {figures['CF_corrected']})  "
+              f"TS by name {figures['TS_name']}  format errors {figures['format_errors']}"
+              + (f"  margin {figures['margin']['mean']:+.2f}" if "margin" in figures else "")
               + (f"  irrelevance {figures['irrelevance']}" if "irrelevance" in figures else "")
               + (f"  missing predictions {figures['missing_predictions']}" if figures["missing_predictions"] else "")
               + (f"  ({tallies[name].rejected} items rejected by the converter, not scored)" if tallies[name].rejected else ""))

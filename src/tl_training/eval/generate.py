@@ -72,19 +72,22 @@ def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop
 
 def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
                           batch_size: int, on_batch: Callable[[list[int], list[str]], None],
-                          order: str = "prefix", conversation=None) -> None:
+                          order: str = "prefix", conversation=None,
+                          continuations: list[list[list[int]]] | None = None,
+                          on_scores: Callable[[list[int], list[list[float]]], None] | None = None) -> None:
     """Greedy completions of ``prompts``; ``on_batch(indices, texts)`` receives each finished batch.
 
     ``order``: ``prefix`` prefills shared prompt heads once (models that cannot take a cached prefix fall
     back to ``length``), ``length`` batches whole prompts sorted by length, ``file`` in the given order
     (the baselines for measuring both gains); see ``batching.py``.  ``conversation`` (a
     ``batching.ConversationStore``, one prompt per call): reuse the cache of the previous call where this
-    prompt extends it, and keep this one's for the next.
+    prompt extends it, and keep this one's for the next.  ``continuations`` (token lists per prompt):
+    teacher-forced from each prompt just before its batch decodes, from the same cache
+    (``batching.score_continuations``); ``on_scores(indices, log-probabilities)`` receives them.
     """
     import torch
-    from transformers import DynamicCache
 
-    from .batching import PrefixStore, batch_inputs, plan, supports_prefix_cache
+    from .batching import PrefixStore, batch_inputs, growing_cache, plan, score_continuations, supports_prefix_cache
 
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     continuing = conversation is not None and supports_prefix_cache(model)
@@ -98,10 +101,14 @@ def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings:
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
     stop_ids = eos_ids(tokenizer, model)
     model.eval()
+    grows = supports_prefix_cache(model)
     for batch in batches:
         input_ids, attention, cache = batch_inputs(encoded, batch, pad_id, store)
-        if continuing and cache is None:
-            cache = DynamicCache(config=model.config)  # generate fills it; the conversation keeps it
+        if cache is None and grows:
+            cache = growing_cache()  # generate fills it (and a conversation keeps it)
+        if continuations is not None and grows:
+            scores = score_continuations(model, input_ids, attention, cache, [continuations[i] for i, _ in batch])
+            on_scores([i for i, _ in batch], scores)
         with torch.no_grad():
             output = model.generate(
                 input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device), cache=cache,

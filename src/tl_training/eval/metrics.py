@@ -20,6 +20,14 @@ Rules per benchmark (``Rules``):
   parameter given a float fails, as there.
 - A gold answer ``[]`` (BFCL irrelevance) is met by a turn with no call: all three levels pass.
 
+Beside the strict levels, two figures that tell the failure modes apart:
+
+- **TS by name** (``ts_name``): the called names read leniently (``calls.called_names``: a positional or
+  otherwise unparseable call still names its tool) equal an acceptable answer's names.  A correct choice
+  written badly passes it and fails TS; it never replaces TS.
+- **format errors**: the share of cases the judge puts in ``format_error`` (the output tries to be a call
+  and does not parse, or is plain text where a call was expected).
+
 The error category of a case comes from ``verdict.judge`` (the shared classifier), never from here.
 """
 
@@ -31,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import permutations
 from typing import Any, Iterable
 
-from ..calls import parse_calls
+from ..calls import called_names, parse_calls
 from ..verdict import is_optional, judge, values_match
 
 LEVELS = ("ts", "pi", "cf")
@@ -61,6 +69,7 @@ class CaseScore:
     ts_fixed: bool
     pi_fixed: bool
     cf_fixed: bool
+    ts_name: bool
     no_call: bool
     expects_call: bool
     category: str
@@ -71,6 +80,7 @@ class CaseScore:
     prediction: str
     gold: list = field(default_factory=list)
     parse_error: str | None = None
+    margin: float | None = None  # gold-name log-probability margin (margin.py), when the model was run
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +181,17 @@ def case_level(calls: list[dict], gold: list[list[dict]], case_tools: list[dict]
     return max(_answer_level(calls, answer, case_tools, rules) for answer in gold)
 
 
+def names_match(names: list[str], gold: list[list[dict]], case_tools: list[dict], rules: Rules) -> bool:
+    """Whether the called names are, one to one, the names of an acceptable answer (TS on names alone)."""
+    tool_names = [t["function"]["name"] for t in case_tools]
+    for answer in gold:
+        wanted = sorted(call["name"] for call in answer)
+        alias = tool_names[-1] if rules.rotbench and tool_names and tool_names[-1] in wanted else None
+        if sorted(alias if alias and name == "finish" else name for name in names) == wanted:
+            return True
+    return False
+
+
 def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto",
                rules: Rules | None = None) -> CaseScore:
     """Grade one model turn (raw text) against an evaluation case (a record with ``gold``)."""
@@ -189,6 +210,7 @@ def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto"
         id=case["id"], benchmark=benchmark,
         ts=official[0], pi=official[1], cf=official[2],
         ts_fixed=fixed[0], pi_fixed=fixed[1], cf_fixed=fixed[2],
+        ts_name=names_match(called_names(prediction, syntax), gold, tools, rules),
         no_call=parsed.error is None and not calls,
         expects_call=any(answer for answer in gold),
         category=verdict.category, reward=verdict.reward, flags=list(verdict.flags), explanation=verdict.explanation,
@@ -213,6 +235,12 @@ def summarize(scores: Iterable[CaseScore]) -> dict[str, Any]:
         result[level.upper()] = _pct(sum(getattr(s, level) for s in scores), n)
         result[level.upper() + "_corrected"] = _pct(sum(getattr(s, level + "_fixed") for s in scores), n)
     result["pass"] = result["CF_corrected"]  # BFCL's pass rate: every call right (CF)
+    result["TS_name"] = _pct(sum(s.ts_name for s in scores), n)
+    result["format_errors"] = _pct(sum(s.category == "format_error" for s in scores), n)
+    margins = [s.margin for s in scores if s.margin is not None]
+    if margins:
+        result["margin"] = {"mean": round(sum(margins) / len(margins), 4), "cases": len(margins),
+                            "positive": _pct(sum(m > 0 for m in margins), len(margins))}
     no_call_expected = [s for s in scores if not s.expects_call]
     if no_call_expected:
         result["irrelevance"] = _pct(sum(s.no_call for s in no_call_expected), len(no_call_expected))

@@ -36,13 +36,20 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def margin_cell(figures: dict[str, Any]) -> str:
+    margin = figures.get("margin")
+    return f'{margin["mean"]:+.2f} ({margin["positive"]}% > 0)' if margin else "-"
+
+
 def main_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for name, figures in results["benchmarks"].items():
         rows.append([name, figures["cases"], figures["TS"], figures["PI"], figures["CF"],
                      f'{figures["TS_corrected"]} / {figures["PI_corrected"]} / {figures["CF_corrected"]}',
+                     figures.get("TS_name", "-"), figures.get("format_errors", "-"), margin_cell(figures),
                      figures.get("irrelevance", "")])
-    return _table(["benchmark", "cases", "TS", "PI", "CF", "TS / PI / CF corrected rule", "irrelevance"], rows)
+    return _table(["benchmark", "cases", "TS", "PI", "CF", "TS / PI / CF corrected rule", "TS by name",
+                   "format errors", "gold-name margin (nats)", "irrelevance"], rows)
 
 
 def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[CaseScore]]) -> None:
@@ -57,7 +64,11 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
     lines += [f"- {key}: {results[key]}" for key in ("prompt_format", "date", "wall_seconds") if key in results]
     lines += ["", "## TS / PI / CF (%)", "",
               "TS, PI, CF follow RoTBench's official scorer, which fails every prediction with empty arguments "
-              "(only RoTBench has that rule); the corrected rule does not. BFCL's pass rate is CF.", ""]
+              "(only RoTBench has that rule); the corrected rule does not. BFCL's pass rate is CF. "
+              "TS by name reads the called name even from a call that does not parse (a lenient reading, beside "
+              "the strict TS); format errors are the cases whose output does not parse as the expected call; "
+              "the gold-name margin is log p(gold tool name) minus log p(best other candidate), teacher-forced "
+              "(mean over the cases where it is defined, and the share where the gold name ranks first).", ""]
     lines += main_table(results)
     lines += [""] + [f"![{c.stem}]({c.name})" for c in charts]
     for name, figures in results["benchmarks"].items():
