@@ -24,7 +24,7 @@ COMMAND_MODULES = [
     "tl_training.synth.command",
     "tl_training.rl.command",
     "tl_training.pipeline.command",
-    "tl_training.pipeline.ablate",
+    "tl_training.ablation.command",
 ]
 
 

@@ -1,242 +1,163 @@
-"""``tl-training ablate --config C.yaml [--seeds N] [--variants ...]``: the paper's ablation, over seeds.
+"""``tl-training ablate --config C.yaml [--seeds N] [--variants ...] [--pilot]``: the ablation, over seeds.
 
-Standard SFT, +MAE, +PKT, +IRM and all three, each a pipeline run on the same data (one data stage,
-shared), the same budget (the config's sft and rl sections) and the same seeds; every run keeps its
-own resume markers under ``<run_dir>/<variant>/seed<S>``; a stage identical to another variant's (+IRM's SFT
-is standard SFT's) is trained once and reused.  Writes ``ablation.md`` (mean and spread over
-seeds, the size of one case in points, a paired per-case comparison with standard SFT and the error
-categories), ``ablation.json`` and ``ablation.png``.
+The shared data is prepared once (``data.py``); then seed by seed, each variant (``design.VARIANTS``) is a
+pipeline run in ``<run_dir>/<variant>/seed<S>`` on that seed's data with the config's budget; a stage
+identical to another variant's (an IRM variant's SFT is its parent) is trained once and reused.  With a
+pilot gate set, standard SFT of seed 0 runs and is evaluated first, and the grid runs only when its
+format errors on the held-out first turns are under the gate (``--pilot`` stops there).  The MAE positive
+control runs last when enabled.  Writes ``ablation.md``, ``ablation.json`` and ``ablation.png``; every
+run keeps its resume markers, so rerunning the command resumes.
+
+With ``ablation.archive`` set, each finished evaluation's per-case outcomes are also kept there, under
+the hash of its evaluation stage (which covers its whole configuration and data): a later run, even in a
+fresh checkout without the run directory, takes them instead of training and evaluating that (variant,
+seed) again, and a report can always be rebuilt from them.  Only outcomes are kept, not models: an
+IRM variant whose parent's model is gone retrains it first.
 """
 
 from __future__ import annotations
 
-import collections
 import copy
 import json
-import math
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from .config import PipelineConfig
-
-# variant -> (MAE on, PKT on, IRM on); standard SFT is the same code path with pkt: false.
-VARIANTS = {
-    "standard_sft": (False, False, False),
-    "+mae": (True, False, False),
-    "+pkt": (False, True, False),
-    "+irm": (False, False, True),
-    "all_three": (True, True, True),
-}
-LEVELS = ("TS", "PI", "CF")
-# variant -> seed -> benchmark -> case id -> {"TS", "PI", "CF": passed, "category": ...} (``case_outcomes``)
-Outcomes = dict[str, dict[int, dict[str, dict[str, dict[str, Any]]]]]
+from .design import VARIANTS, AblationConfig, variant_config, variant_dir
+from .stats import Outcomes, case_outcomes
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("ablate", help="standard SFT vs +MAE, +PKT, +IRM and all three, over seeds",
+    parser = subparsers.add_parser("ablate", help="the ablation: MAE x PKT factorial, IRM from its parents, over seeds",
                                    description=__doc__.split("\n\n")[0].replace("``", ""))
-    parser.add_argument("--config", required=True, help="pipeline YAML (the budget of every variant)")
+    parser.add_argument("--config", required=True, help="pipeline YAML with an ablation section (the budget of every variant)")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds 0..N-1 (default 1)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",
                         help=f"subset to run, in this order (default all: {', '.join(VARIANTS)})")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a field, e.g. sft.max_steps=50")
+    parser.add_argument("--pilot", action="store_true",
+                        help="run standard SFT of seed 0 only and report the pilot gate (ablation.pilot_max_format_errors)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a field, e.g. ablation.sample=300")
     parser.set_defaults(func=run)
 
 
-def variant_config(base: PipelineConfig, variant: str, seed: int, data: dict[str, Any]) -> PipelineConfig:
-    mae, pkt, irm = VARIANTS[variant]
-    config = copy.deepcopy(base)
-    config.run_dir = str(base.path / variant.lstrip("+") / f"seed{seed}")
-    config.seed = seed
-    config.data = {"source": "file", "input": data["train"], **({"eval_cases": data["eval_cases"]} if data.get("eval_cases") else {})}
-    config.mae = {**base.mae, "enabled": mae}
-    config.sft = {**base.sft, "enabled": True, "pkt": pkt}
-    config.rl = {**base.rl, "enabled": irm}
-    config.eval = {**base.eval, "enabled": True, "models": ["rl" if irm else "sft"]}
-    return config
+def shared_data(base, ablation: AblationConfig) -> tuple[Path, dict[str, Any], str]:
+    """(prepared data folder, its report, the base model): the data stage once, then ``data.prepare``."""
+    from ..pipeline.stages import run_pipeline
+    from .data import prepare
+
+    shared = copy.deepcopy(base)
+    shared.run_dir = str(base.path / "shared")
+    print("ablation: the shared data", file=sys.stderr)
+    markers = run_pipeline(shared, only_until="data")
+    from ..pipeline.stages import base_model
+
+    model = base_model(shared, {"data": markers["data"]["outputs"]})
+    out = shared.path / "ablation_data"
+    report = prepare(Path(markers["data"]["outputs"]["train"]), out, base, ablation, model)
+    print(f"ablation data: {report}", file=sys.stderr)
+    return out, report, model
 
 
-def _spread(values: list[float]) -> tuple[float, float | None]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
+def pilot_dir(run_dir: Path) -> Path:
+    return run_dir / "pilot" / "seed0"
 
 
-def summarize(results: dict[str, dict[int, dict[str, dict[str, Any]]]]) -> dict[str, Any]:
-    """variant -> seed -> benchmark -> figures  =>  variant -> benchmark -> level -> (mean, sd, per seed)."""
-    table: dict[str, Any] = {}
-    for variant, by_seed in results.items():
-        benchmarks = list(dict.fromkeys(b for figures in by_seed.values() for b in figures))
-        for benchmark in benchmarks:
-            for level in LEVELS:
-                values = [by_seed[s][benchmark][level] for s in sorted(by_seed) if benchmark in by_seed[s]]
-                mean, sd = _spread(values)
-                table.setdefault(variant, {}).setdefault(benchmark, {})[level] = {"mean": mean, "sd": sd, "seeds": values}
-    return table
+def run_variant(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+    """One (variant, seed) pipeline run, resumed where it stopped; its per-case outcomes.  The pilot is
+    standard SFT of seed 0 evaluated on the held-out first turns only (its SFT model is the grid's)."""
+    from ..pipeline.stages import run_pipeline
 
-
-def case_outcomes(eval_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """benchmark -> case id -> {"TS", "PI", "CF": passed, "category": error category}, from an eval run's
-    ``scores/<benchmark>.jsonl``."""
-    from ..eval.report import slug
-
-    results = json.loads((Path(eval_dir) / "results.json").read_text())
-    outcomes = {}
-    for benchmark in results["benchmarks"]:
-        lines = (Path(eval_dir) / "scores" / f"{slug(benchmark)}.jsonl").read_text().splitlines()
-        outcomes[benchmark] = {score["id"]: {**{level: score[level.lower()] for level in LEVELS},
-                                             "category": score["category"]} for score in map(json.loads, lines)}
+    print(f"ablation: {'pilot: ' if pilot else ''}{variant}, seed {seed}", file=sys.stderr)
+    siblings = [variant_dir(base.path, other, seed) for other in VARIANTS if other != variant]
+    config = variant_config(base, variant, seed, data)
+    if pilot:
+        config.run_dir = str(pilot_dir(base.path))
+        config.eval["benchmarks"] = [b for b in config.eval["benchmarks"] if b.startswith("openai:")]
+    elif seed == 0:
+        siblings.append(pilot_dir(base.path))
+    archived = _archive_path(base, variant, seed, pilot)
+    digest = _eval_hash(config)
+    if archived and archived.is_file() and json.loads(archived.read_text()).get("hash") == digest:
+        print(f"ablation: {variant}, seed {seed}: outcomes taken from {archived}", file=sys.stderr)
+        return json.loads(archived.read_text())["outcomes"]
+    markers = run_pipeline(config, reuse_from=siblings)
+    (model,) = markers["eval"]["outputs"]["runs"]
+    outcomes = case_outcomes(markers["eval"]["outputs"]["runs"][model])
+    if archived:
+        archived.parent.mkdir(parents=True, exist_ok=True)
+        partial = archived.with_name(archived.name + ".partial")
+        partial.write_text(json.dumps({"hash": digest, "variant": variant, "seed": seed, "outcomes": outcomes}))
+        partial.replace(archived)
     return outcomes
 
 
-def sign_test(gains: int, losses: int) -> float:
-    """Exact two-sided sign test on the discordant cases: how often a coin would split them this unevenly."""
-    n = gains + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(gains, losses) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
+def _archive_path(base, variant: str, seed: int, pilot: bool) -> Path | None:
+    folder = base.ablation.get("archive")
+    return Path(folder) / ("pilot" if pilot else variant.strip("+").replace("+", "_")) / f"seed{seed}.json" if folder else None
 
 
-def _case_pairs(by_seed: dict[int, dict[str, dict[str, Any]]], base_by_seed: dict[int, dict[str, dict[str, Any]]]):
-    """(variant's outcome, baseline's outcome) for every case both scored, on the same seed and benchmark."""
-    for seed, by_benchmark in by_seed.items():
-        for benchmark, cases in by_benchmark.items():
-            base = base_by_seed.get(seed, {}).get(benchmark, {})
-            yield from ((outcome, base[case]) for case, outcome in cases.items() if case in base)
+def _eval_hash(config) -> str:
+    """The hash the pipeline gives the config's evaluation stage (its section, and every stage before it)."""
+    from ..pipeline.config import STAGES
+
+    hashes: list[str] = []
+    for stage in STAGES:
+        hashes.append(config.stage_hash(stage, hashes) if config.enabled(stage) else f"{stage}:off")
+    return hashes[-1]
 
 
-def paired(outcomes: Outcomes, baseline: str = "standard_sft") -> dict[str, Any]:
-    """Each variant against the baseline, case by case on the same cases and seed, at each level (TS, PI, CF):
-    cases gained (passed where the baseline failed) and lost, over every benchmark and seed, with the sign
-    test's p."""
-    table: dict[str, Any] = {}
-    if baseline not in outcomes:
-        return table
-    for variant, by_seed in outcomes.items():
-        if variant == baseline:
-            continue
-        pairs = list(_case_pairs(by_seed, outcomes[baseline]))
-        for level in LEVELS:
-            gains = sum(1 for mine, base in pairs if mine[level] and not base[level])
-            losses = sum(1 for mine, base in pairs if base[level] and not mine[level])
-            table.setdefault(variant, {})[level] = {"gained": gains, "lost": losses, "p": sign_test(gains, losses)}
-    return table
-
-
-def category_counts(outcomes: Outcomes) -> dict[str, Any]:
-    """variant -> error category -> (mean, sd, per seed) of its case count over all benchmarks."""
-    from ..verdict import CATEGORIES
-
-    table: dict[str, Any] = {}
-    for variant, by_seed in outcomes.items():
-        per_seed = [collections.Counter(case["category"] for cases in by_seed[seed].values() for case in cases.values())
-                    for seed in sorted(by_seed)]
-        for category in reversed(CATEGORIES):  # worst first, as the judge ranks them
-            values = [float(counts[category]) for counts in per_seed]
-            mean, sd = _spread(values)
-            table.setdefault(variant, {})[category] = {"mean": mean, "sd": sd, "seeds": values}
-    return table
-
-
-def _p_value(p: float) -> str:
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.1g}"  # 0.0014 is not "0.00"
-
-
-def _cell(entry: dict[str, Any]) -> str:
-    return f"{entry['mean']:.1f}" + (f" ± {entry['sd']:.1f}" if entry["sd"] is not None else "")
-
-
-def markdown(table: dict[str, Any], cases: dict[str, int], seeds: int, pairs: dict[str, Any] | None = None,
-             categories: dict[str, Any] | None = None) -> str:
-    benchmarks = list(cases)
-    lines = [f"Mean ± sample standard deviation over {seeds} seed(s) (no spread with one seed), TS / PI / CF in %.", "",
-             "| variant | " + " | ".join(benchmarks) + " |", "|---|" + "---|" * len(benchmarks)]
-    for variant, by_benchmark in table.items():
-        cells = [" / ".join(_cell(by_benchmark[b][level]) for level in LEVELS) if b in by_benchmark else "-"
-                 for b in benchmarks]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    lines += ["", "One case is worth " + ", ".join(f"{100 / n:.2f} points on {b} ({n} cases)" for b, n in cases.items()) + "."]
-    if "standard_sft" in table:
-        lines += ["", "CF difference to standard SFT (points, mean over seeds):", ""]
-        for variant, by_benchmark in table.items():
-            if variant != "standard_sft":
-                lines.append(f"- {variant}: " + ", ".join(
-                    f"{b} {by_benchmark[b]['CF']['mean'] - table['standard_sft'][b]['CF']['mean']:+.1f}"
-                    for b in benchmarks if b in by_benchmark and b in table["standard_sft"]))
-    if pairs:
-        lines += ["", "Case by case against standard SFT (same cases, same seed, over every benchmark and seed): "
-                  "cases gained / lost, and the exact two-sided sign test on them (p near 1: a coin splits them "
-                  "as evenly):", "", "| variant | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
-        lines += [f"| {v} | " + " | ".join(f"+{e[level]['gained']} / -{e[level]['lost']}, p = {_p_value(e[level]['p'])}"
-                                          for level in LEVELS) + " |" for v, e in pairs.items()]
-    if categories:
-        names = list(next(iter(categories.values())))
-        lines += ["", f"Error categories (the judge's, as the reward grades), cases over all benchmarks, mean "
-                  f"over seeds ({sum(cases.values())} cases a seed):", "",
-                  "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        lines += [f"| {v} | " + " | ".join(_cell(counts[name]) for name in names) + " |" for v, counts in categories.items()]
-    return "\n".join(lines) + "\n"
-
-
-def chart(table: dict[str, Any], benchmarks: list[str], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    variants = list(table)
-    width = 0.8 / max(1, len(variants))
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(benchmarks)), 3.8))
-    for k, variant in enumerate(variants):
-        entries = [table[variant].get(b, {}).get("CF", {"mean": 0.0, "sd": None}) for b in benchmarks]
-        ax.bar([i + (k - (len(variants) - 1) / 2) * width for i in range(len(benchmarks))],
-               [e["mean"] for e in entries], width, yerr=[e["sd"] or 0.0 for e in entries], capsize=2, label=variant)
-    ax.set_xticks(range(len(benchmarks)), benchmarks, rotation=15, ha="right")
-    ax.set_ylabel("CF (%), mean ± sd over seeds")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def pilot_verdict(outcomes: dict[str, dict[str, dict[str, Any]]], gate: float) -> tuple[bool, float, int]:
+    """(passed, format-error rate in % on the held-out cases, cases) of standard SFT's evaluation."""
+    heldout = next((cases for name, cases in outcomes.items() if name.startswith("openai:")), {})
+    errors = sum(case["format_error"] for case in heldout.values())
+    rate = 100.0 * errors / len(heldout) if heldout else 100.0
+    return rate < gate, rate, len(heldout)
 
 
 def run(args) -> int:
     from ..cli import UserError
-    from .command import load
-    from .stages import run_pipeline
+    from ..pipeline.command import load
+    from .control import run_control
+    from .data import seed_data
+    from .report import write_report
 
     if args.seeds < 1:
         raise UserError("--seeds must be at least 1")
     base = load(args.config, args.overrides, quick=False)
+    ablation = AblationConfig.from_dict(base.ablation, base.source)
     base.path.mkdir(parents=True, exist_ok=True)
-    shared = copy.deepcopy(base)
-    shared.run_dir = str(base.path / "shared")
-    print("ablation: the shared data stage", file=sys.stderr)
-    data = run_pipeline(shared, only_until="data")["data"]["outputs"]
-    results: dict[str, dict[int, dict[str, Any]]] = {}
+    folder, data_report, _ = shared_data(base, ablation)
+
+    def data_of(seed: int) -> dict[str, Any]:
+        files = seed_data(folder, seed, ablation.sample)
+        return {"train": str(files.train), "rl_train": str(files.rl_train),
+                **({"eval_cases": str(files.eval_cases)} if files.eval_cases else {})}
+
     outcomes: Outcomes = {}
-    cases: dict[str, int] = {}
+    pilot = None
+    if ablation.pilot_max_format_errors is not None:
+        held_out = run_variant(base, "standard_sft", 0, data_of(0), pilot=True)
+        passed, rate, cases = pilot_verdict(held_out, ablation.pilot_max_format_errors)
+        pilot = {"passed": passed, "format_errors": rate, "cases": cases, "gate": ablation.pilot_max_format_errors,
+                 "sample": ablation.sample, "sft": base.sft}
+        print(f"ablation: pilot gate {'passed' if passed else 'FAILED'}: standard SFT (seed 0) writes format errors "
+              f"on {rate:.1f}% of {cases} held-out first turns (gate: under {ablation.pilot_max_format_errors}%)",
+              file=sys.stderr)
+        if args.pilot or not passed:
+            write_report(base.path, {"standard_sft": {0: held_out}}, data_report, pilot=pilot)
+            if not passed:
+                raise UserError("the pilot gate failed: raise the budget (ablation.sample, sft.num_train_epochs, "
+                                "sft.learning_rate) until standard SFT's format errors are under the gate, and write "
+                                "the budget down before the grid runs")
+            return 0
+    elif args.pilot:
+        raise UserError("--pilot needs ablation.pilot_max_format_errors (and ablation.holdout) in the config")
     for seed in range(args.seeds):  # seed by seed: a run cut short still leaves complete comparisons
         for variant in args.variants:
-            print(f"ablation: {variant}, seed {seed}", file=sys.stderr)
-            # the other variants of this seed: a stage identical to one of theirs (same hash) is not trained twice
-            siblings = [base.path / other.lstrip("+") / f"seed{seed}" for other in VARIANTS if other != variant]
-            markers = run_pipeline(variant_config(base, variant, seed, data), reuse_from=siblings)
-            evaluation = markers["eval"]
-            (model,) = evaluation["outputs"]["runs"]
-            results.setdefault(variant, {})[seed] = evaluation["metrics"][model]
-            outcomes.setdefault(variant, {})[seed] = case_outcomes(evaluation["outputs"]["runs"][model])
-            cases.update({b: f["cases"] for b, f in evaluation["metrics"][model].items()})
-    results = {v: results[v] for v in VARIANTS if v in results}  # the paper's order, whatever order they ran in
-    outcomes = {v: outcomes[v] for v in VARIANTS if v in outcomes}
-    table, pairs, categories = summarize(results), paired(outcomes), category_counts(outcomes)
-    text = markdown(table, cases, args.seeds, pairs, categories)
-    (base.path / "ablation.md").write_text("# Ablation\n\n" + text, encoding="utf-8")
-    (base.path / "ablation.json").write_text(json.dumps({"seeds": args.seeds, "cases": cases, "table": table,
-                                                         "paired": pairs, "categories": categories}, indent=2))
-    chart(table, list(cases), base.path / "ablation.png")
+            outcomes.setdefault(variant, {})[seed] = run_variant(base, variant, seed, data_of(seed))
+    outcomes = {v: outcomes[v] for v in VARIANTS if v in outcomes}  # the design's order, whatever order they ran in
+    control = run_control(base, ablation, args.seeds) if ablation.control.enabled else None
+    text = write_report(base.path, outcomes, data_report, pilot=pilot, control=control)
     print(text, end="")
     print(f"wrote {base.path}/ablation.md, ablation.json, ablation.png", file=sys.stderr)
     return 0

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from ..render.layout import Layout
+
 STAGES = ("data", "mae", "sft", "rl", "eval")
 DATA_SOURCES = ("synth", "convert", "file")
 EVAL_MODELS = ("base", "sft", "rl")
@@ -33,18 +35,25 @@ class PipelineConfig:
     run_dir: str
     model: str = "smollm2-135m"      # path, hub id, the embedded default, or "tiny" (random, built in the run dir)
     prompt_format: str = "chat"      # "chat" (the tokenizer's template) or "paper"
+    instruction: str = "auto"        # the source's own system instruction: auto, keep, drop (render/layout.py)
+    thoughts: str = "keep"           # the text before each call: keep, or drop (calls only: the paper's layout)
     seed: int = 0
     data: dict[str, Any] = field(default_factory=dict)
     mae: dict[str, Any] = field(default_factory=dict)
     sft: dict[str, Any] = field(default_factory=dict)
     rl: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
     eval: dict[str, Any] = field(default_factory=dict)
+    ablation: dict[str, Any] = field(default_factory=dict)  # read by `tl-training ablate` only (ablation/design.py)
     source: str = "config"            # where it was read from, for messages
 
     def __post_init__(self) -> None:
         where = self.source
         if self.prompt_format not in ("chat", "paper"):
             raise PipelineConfigError(f"{where}: field prompt_format: 'chat' or 'paper', got {self.prompt_format!r}")
+        try:
+            Layout(self.instruction, self.thoughts)
+        except ValueError as exc:
+            raise PipelineConfigError(f"{where}: {exc}") from None
         for name in STAGES:
             section = getattr(self, name)
             if not isinstance(section, dict):
@@ -71,6 +80,12 @@ class PipelineConfig:
         models = self.eval.get("models", ["sft", "rl"])
         if not isinstance(models, list) or set(models) - set(EVAL_MODELS):
             raise PipelineConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
+        from ..ablation.design import AblationConfig, AblationConfigError  # here: it builds on this module
+
+        try:
+            AblationConfig.from_dict(self.ablation, where)
+        except (AblationConfigError, TypeError) as exc:
+            raise PipelineConfigError(str(exc)) from None
         for key in ("mae", "sft", "rl"):
             if "options" in getattr(self, key):
                 raise PipelineConfigError(f"{where}: field {key}.options: write the stage's fields directly under {key}")
@@ -87,8 +102,13 @@ class PipelineConfig:
         section = getattr(self, stage)
         recipe = Path(section["config"]).read_text() if isinstance(section.get("config"), str) else None
         payload = {"stage": stage, "section": section, "recipe": recipe, "model": self.model,
-                   "prompt_format": self.prompt_format, "seed": self.seed, "upstream": upstream}
+                   "prompt_format": self.prompt_format, "layout": self.layout_fields(), "seed": self.seed,
+                   "upstream": upstream}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def layout_fields(self) -> dict[str, str]:
+        """The rendering layout every stage receives (SFT, RL and evaluation must render alike)."""
+        return {"instruction": self.instruction, "thoughts": self.thoughts}
 
     @property
     def path(self) -> Path:

@@ -162,7 +162,7 @@ def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
     model_dir = out / "model"
     defaults = {"report_to": "none", "logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
     wiring = {"model": ctx["base_model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
-              "output_dir": str(model_dir), "seed": cfg.seed}
+              **cfg.layout_fields(), "output_dir": str(model_dir), "seed": cfg.seed}
     values = stage_values(cfg, "sft", defaults, wiring)
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
@@ -176,7 +176,7 @@ def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
 def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
     model_dir = out / "model"
     wiring = {"model": ctx["sft"]["model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
-              "output_dir": str(model_dir), "seed": cfg.seed}
+              **cfg.layout_fields(), "output_dir": str(model_dir), "seed": cfg.seed}
     values = stage_values(cfg, "rl", {}, wiring)
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config (save_steps)
@@ -214,7 +214,8 @@ def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
             notes.append(f"model {name!r} not evaluated: its stage is disabled")
             continue
         target = out / name
-        argv = ["eval", "--model", models[name], "-o", str(target), "--prompt-format", cfg.prompt_format, *options]
+        argv = ["eval", "--model", models[name], "-o", str(target), "--prompt-format", cfg.prompt_format,
+                "--instruction", cfg.instruction, "--thoughts", cfg.thoughts, *options]
         for spec in specs:
             argv += ["--benchmark", spec]
         print(f"pipeline: evaluating the {name} model", file=sys.stderr)

@@ -98,3 +98,31 @@ def _off_enum(value: str, choices: tuple) -> str:
         if candidate not in choices:
             return candidate
     raise ValueError(f"no off-enum variant of {value!r}")  # pragma: no cover
+
+
+def repeated_kind(call: dict[str, Any], gold: dict[str, Any]) -> str | None:
+    """Which injected kind a predicted ``call`` repeats against the right one (``gold``), if any: a near-miss
+    name of the gold tool, a required argument left out, an alias or stock extra argument, a value mistyped
+    or off its enum as ``make_error`` writes them.  What a model learned from the injected errors shows on
+    held-out tools as these very patterns, which ordinary mistakes rarely produce."""
+    tool = TOOLS.get(gold["name"])
+    if tool is None:
+        return None
+    if call["name"] != gold["name"]:
+        return "unknown_tool" if call["name"] in near_miss_names(gold["name"]) else None
+    args, wanted = call.get("arguments") or {}, gold.get("arguments") or {}
+    if any(p.required and p.name in wanted and p.name not in args for p in tool.params):
+        return "missing_argument"
+    declared = {p.name for p in tool.params}
+    aliases = {a for key in wanted for a in _aliases(key)} | {name for name, _ in EXTRA_ARGUMENTS}
+    if any(key not in declared and key in aliases for key in args):
+        return "unexpected_argument"
+    for key, value in args.items():
+        if key in wanted and key in declared and value != wanted[key]:
+            param = tool.param(key)
+            if param.kind is not str and value == _mistyped(wanted[key]):
+                return "wrong_type"
+            if param.choices and isinstance(wanted[key], str) and value in (
+                    wanted[key].capitalize(), wanted[key].upper(), wanted[key] + "s"):
+                return "invalid_value"
+    return None

@@ -1,0 +1,138 @@
+"""The MAE positive control: does masking erroneous calls stop a model from learning them?
+
+On the built-in tool world, where errors are injected on purpose and answered by real error feedback
+(``synth --error-rate``), three arms train standard SFT (no PKT, the config's budget) on the same
+trajectories of a seed:
+
+- ``no_mae``: every turn trained, the injected errors included;
+- ``mae``: MAE marks the turns its classifier finds adverse (``train: false``);
+- ``random_drop``: as many turns as MAE masks, drawn at random among the turns MAE does *not* flag, are
+  masked instead (the injected errors stay trained).
+
+``mae`` against ``random_drop`` separates removing the errors from removing the same amount of data.  On
+held-out cases over tools never seen in training (``synth --eval``, the same cases for every seed), the
+outcome is whether the model's call repeats an injected kind (``synth.errors.repeated_kind``: a
+near-miss tool name, a dropped required argument, an alias or stock extra argument, a mistyped or
+off-enum value), beside CF.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .stats import Outcomes, case_outcomes, contrast
+
+ARMS = ("no_mae", "mae", "random_drop")
+CONTROL_CONTRASTS = {
+    "MAE vs no MAE": {"mae": 1.0, "no_mae": -1.0},
+    "random drop vs no MAE": {"random_drop": 1.0, "no_mae": -1.0},
+    "MAE vs random drop (errors removed vs as much data removed)": {"mae": 1.0, "random_drop": -1.0},
+}
+
+
+def random_drop(records: list[dict[str, Any]], marked: list[dict[str, Any]], seed: int) -> tuple[list[dict], int]:
+    """``records`` with as many clean call turns masked, drawn at random, as MAE masked in ``marked``."""
+    masked = [(r, i) for r, record in enumerate(marked) for i, m in enumerate(record["messages"])
+              if m.get("role") == "assistant" and m.get("train", True) is False]
+    clean = [(r, i) for r, record in enumerate(marked) for i, m in enumerate(record["messages"])
+             if m.get("role") == "assistant" and m.get("tool_calls") and m.get("train", True) is not False]
+    chosen = set(random.Random(seed).sample(clean, min(len(masked), len(clean))))
+    out = copy.deepcopy(records)
+    for r, i in chosen:
+        out[r]["messages"][i].update({"train": False, "mae_reason": "random_drop_control"})
+    return out, len(chosen)
+
+
+def arm_data(base, ablation, seed: int, out: Path) -> dict[str, Any]:
+    """The seed's synthetic trajectories for each arm, and the shared held-out cases (written once)."""
+    from ..mae.config import load_config as load_mae_config
+    from ..mae.mark import mark_record
+    from ..pipeline.stages import call_command
+
+    out.mkdir(parents=True, exist_ok=True)
+    cases = out / "heldout.jsonl"
+    if not cases.is_file():
+        call_command(["synth", "--eval", "-o", str(cases), "--n", str(ablation.control.eval_n), "--seed", "0"])
+    train, dropped = out / f"train_seed{seed}.jsonl", out / f"train_seed{seed}.random_drop.jsonl"
+    if not dropped.is_file():
+        call_command(["synth", "-o", str(train), "--n", str(ablation.control.n), "--seed", str(seed),
+                      "--error-rate", str(ablation.control.error_rate)])
+        records = [orjson.loads(line) for line in train.read_bytes().splitlines() if line.strip()]
+        marked = copy.deepcopy(records)
+        mae_config = load_mae_config(None, **{k: v for k, v in base.stage_fields("mae").items() if k != "enabled"})
+        for record in marked:
+            mark_record(record, mae_config)
+        arm, count = random_drop(records, marked, seed)
+        partial = dropped.with_name(dropped.name + ".partial")
+        partial.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in arm))
+        partial.replace(dropped)
+        (out / f"seed{seed}.json").write_text(json.dumps({"turns_masked_by_mae": count}))
+    return {"no_mae": train, "mae": train, "random_drop": dropped, "cases": cases,
+            **json.loads((out / f"seed{seed}.json").read_text())}
+
+
+def arm_config(base, arm: str, seed: int, train: Path, cases: Path):
+    config = copy.deepcopy(base)
+    config.run_dir = str(base.path / "control" / arm / f"seed{seed}")
+    config.seed = seed
+    config.data = {"source": "file", "input": str(train)}
+    config.mae = {**base.mae, "enabled": arm == "mae"}
+    config.sft = {**base.sft, "enabled": True, "pkt": False, "train_sampling_strategy": "sequential"}
+    config.rl = {"enabled": False}
+    config.eval = {**base.eval, "enabled": True, "models": ["sft"], "benchmarks": [f"openai:{cases}"],
+                   "synthetic": False}
+    return config
+
+
+def repeated_outcomes(eval_dir: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The run's case outcomes, each with ``repeated`` (did the call repeat an injected kind) and its kind."""
+    from ..calls import parse_calls
+    from ..eval.report import slug
+    from ..synth.errors import repeated_kind
+
+    outcomes = case_outcomes(eval_dir)
+    syntax = json.loads((Path(eval_dir) / "results.json").read_text())["syntax"]
+    for benchmark, cases in outcomes.items():
+        scores = (Path(eval_dir) / "scores" / f"{slug(benchmark)}.jsonl").read_text().splitlines()
+        for score in map(json.loads, scores):
+            calls = parse_calls(score["prediction"], syntax).calls
+            kind = repeated_kind(calls[0], score["gold"][0][0]) if calls and score["gold"] and score["gold"][0] else None
+            cases[score["id"]] |= {"repeated": kind is not None, "repeated_kind": kind}
+    return outcomes
+
+
+def run_control(base, ablation, seeds: int) -> dict[str, Any]:
+    """Every arm over the seeds; the arms' figures and the three comparisons."""
+    from ..pipeline.stages import run_pipeline
+
+    outcomes: Outcomes = {}
+    masked = {}
+    for seed in range(seeds):
+        data = arm_data(base, ablation, seed, base.path / "control" / "data")
+        masked[seed] = data["turns_masked_by_mae"]
+        for arm in ARMS:
+            print(f"ablation: positive control, {arm}, seed {seed}", file=sys.stderr)
+            markers = run_pipeline(arm_config(base, arm, seed, data[arm], data["cases"]))
+            outcomes.setdefault(arm, {})[seed] = repeated_outcomes(markers["eval"]["outputs"]["runs"]["sft"])
+    kinds = {arm: {seed: _kind_counts(by_benchmark) for seed, by_benchmark in by_seed.items()}
+             for arm, by_seed in outcomes.items()}
+    comparisons = {name: {metric: contrast(outcomes, weights, metric) for metric in ("repeats an injected kind", "CF")}
+                   for name, weights in CONTROL_CONTRASTS.items()}
+    return {"outcomes": outcomes, "kinds": kinds, "comparisons": comparisons, "turns_masked_by_mae": masked,
+            "config": vars(ablation.control)}
+
+
+def _kind_counts(by_benchmark: dict[str, dict[str, dict[str, Any]]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for cases in by_benchmark.values():
+        for case in cases.values():
+            if case.get("repeated_kind"):
+                counts[case["repeated_kind"]] = counts.get(case["repeated_kind"], 0) + 1
+    return counts
