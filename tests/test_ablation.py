@@ -124,3 +124,63 @@ def test_case_outcomes_read_the_per_case_scores_of_an_eval_run(tmp_path):
         "a": {"cf": True, "ts": True, "pi": True, "ts_name": True, "format_error": False, "margin": 1.5, "category": "correct"},
         "b": {"cf": False, "ts": False, "pi": False, "ts_name": True, "format_error": True, "margin": None,
               "category": "format_error"}}}
+
+
+TINY_ABLATION = """
+run_dir: {run}
+model: tiny
+prompt_format: paper
+instruction: drop
+thoughts: drop
+data: {{source: synth, n: 24, error_rate: 0.5, seed: 0}}
+ablation:
+  holdout: 4
+  sample: 8
+  pilot_max_format_errors: 50.0
+  archive: {archive}
+  control: {{enabled: true, n: 6, error_rate: 0.5, eval_n: 3}}
+sft: {{max_steps: 2, per_device_train_batch_size: 2, learning_rate: 0.001, max_length: 2048, save_steps: 10}}
+rl: {{algorithm: ppo, steps: 1, batch_size: 2, mini_batch_size: 1, max_new_tokens: 8}}
+eval: {{max_new_tokens: 8, batch_size: 4}}
+"""
+
+
+@pytest.mark.slow
+def test_ablate_runs_the_design_end_to_end_and_a_fresh_checkout_continues_from_the_archive(tmp_path, capsys):
+    import shutil
+
+    from tl_training.cli import main
+
+    config = tmp_path / "ablation.yaml"
+    run, archive = tmp_path / "run", tmp_path / "archive"
+    config.write_text(TINY_ABLATION.format(run=run, archive=archive))
+    # The gate: a random tiny model writes no call, so the pilot fails, and says what to raise.
+    assert main(["ablate", "--config", str(config), "--pilot"]) == 2
+    assert "the pilot gate failed: raise the budget" in capsys.readouterr().err
+    pilot = json.loads((run / "ablation.json").read_text())["pilot"]
+    assert pilot == {**pilot, "passed": False, "format_errors": 100.0, "cases": 4, "gate": 50.0}
+    args = ["ablate", "--config", str(config), "ablation.pilot_max_format_errors=null", "--seeds", "1",
+            "--variants", "standard_sft", "+irm"]
+    assert main(args) == 0
+    report = json.loads((run / "ablation.json").read_text())
+    assert set(report["figures"]) == {"standard_sft", "+irm"}
+    assert list(report["comparisons"]) == ["IRM after standard SFT"]
+    comparison = report["comparisons"]["IRM after standard SFT"]["CF"]
+    assert comparison["seeds"] == [0] and len(comparison["cases"]) == 1
+    # standard SFT's model is the pilot's, +IRM's SFT is standard SFT's: trained once
+    assert json.loads((run / "standard_sft" / "seed0" / "sft" / "DONE.json").read_text())["reused_from"].endswith(
+        "pilot/seed0/sft")
+    # +IRM's SFT stage is standard SFT's (reused, not retrained); the positive control ran its three arms
+    assert "reused_from" in json.loads((run / "irm" / "seed0" / "sft" / "DONE.json").read_text())
+    assert set(report["control"]["figures"]) == {"no_mae", "mae", "random_drop"}
+    text = (run / "ablation.md").read_text()
+    assert "## MAE positive control" in text and "minimum detectable effect" in text
+    assert sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*.json")) == [
+        "irm/seed0.json", "pilot/seed0.json", "standard_sft/seed0.json"]
+    # A fresh checkout (no run directory): the archived evaluations are taken, nothing is trained again.
+    shutil.rmtree(run / "standard_sft"), shutil.rmtree(run / "irm"), shutil.rmtree(run / "pilot")
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("outcomes taken from") == 2 and "sft: running" not in err.split("positive control")[0]
+    assert json.loads((run / "ablation.json").read_text())["comparisons"] == report["comparisons"]
