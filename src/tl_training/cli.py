@@ -63,3 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         # the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+if __name__ == "__main__":
+    # ``python -m tl_training.cli`` (the launch line of accelerate and torchrun) runs this file as
+    # ``__main__``: call the ``main`` of the imported module, whose UserError is the one commands raise.
+    from tl_training.cli import main as console_main
+
+    raise SystemExit(console_main())

@@ -1,6 +1,6 @@
 """``tl-training score IN.jsonl [-o OUT.jsonl]``: the error category and reward of each prediction.
 
-Input records are evaluation cases (DESIGN.md §2: ``tools``, ``messages``, ``gold``) with a ``prediction``
+Input records are evaluation cases (canonical records with ``tools``, ``messages``, ``gold``) with a ``prediction``
 field holding the raw model output.  Each output record gains ``category``, ``flags``, ``reward`` and
 ``explanation`` (from ``verdict.judge``); the command prints counts and mean reward per category.
 """
@@ -11,6 +11,7 @@ import argparse
 from collections import defaultdict
 from typing import Any
 
+from .jsonl import RecordWriter, Tally, read_records, refuse_overwriting, require_written
 from .record import RecordError, validate_record
 from .verdict import CATEGORIES, RewardTable, Verdict, judge
 
@@ -39,7 +40,7 @@ class CategoryTable:
     def render(self) -> str:
         total = sum(self.counts.values())
         lines = [f"{'category':<20} {'count':>7} {'share':>7} {'mean reward':>12}"]
-        for category in reversed(CATEGORIES):  # worst first, as METHOD.md's table lists them
+        for category in reversed(CATEGORIES):  # worst first, as the paper's reward table lists them
             count = self.counts.get(category, 0)
             mean = f"{self.reward_sums[category] / count:12.3f}" if count else f"{'-':>12}"
             lines.append(f"{category:<20} {count:>7} {count / max(total, 1):>7.1%} {mean}")
@@ -50,29 +51,36 @@ class CategoryTable:
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UserError
-    from .jsonl import RecordWriter, Tally, read_records
 
     try:
         rewards = RewardTable.from_yaml(args.rewards) if args.rewards else None
     except (OSError, ValueError) as exc:
         raise UserError(f"reward table: {exc}") from None
+    refuse_overwriting([("IN", args.input), ("--rewards", args.rewards)], [("-o", args.output)])
     tally, table = Tally(), CategoryTable()
-    writer = RecordWriter(args.output, tally) if args.output else None
     try:
-        for record in read_records(args.input, tally, strict=not args.skip_invalid, validate=validate_scored_case):
-            verdict = judge(record["prediction"], record["gold"], record.get("tools") or [],
-                            syntax=args.syntax, rewards=rewards)
-            table.add(verdict)
-            if writer:
-                writer.write({**record, **verdict.as_dict()})
+        if args.output:
+            with RecordWriter(args.output, tally) as writer:
+                score_records(args, rewards, tally, table, writer)
+                require_written(tally, args.output, args.allow_empty)  # before the writer replaces -o
+        else:
+            score_records(args, rewards, tally, table, None)
     except (OSError, RecordError) as exc:
         raise UserError(str(exc)) from None
-    finally:
+    return 0
+
+
+def score_records(args: argparse.Namespace, rewards: RewardTable | None, tally: Tally, table: CategoryTable,
+                  writer: RecordWriter | None) -> None:
+    """Judge every record (writing each with its verdict when there is a ``writer``), print the table and the tally."""
+    for record in read_records(args.input, tally, strict=not args.skip_invalid, validate=validate_scored_case):
+        verdict = judge(record["prediction"], record["gold"], record.get("tools") or [],
+                        syntax=args.syntax, rewards=rewards)
+        table.add(verdict)
         if writer:
-            writer.close()
+            writer.write({**record, **verdict.as_dict()})
     print(table.render())
     print(tally.summary())
-    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,4 +94,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--syntax", default="auto", help="call syntax of the predictions (default: auto)")
     parser.add_argument("--skip-invalid", action="store_true",
                         help="skip invalid records (counted with their reason) instead of stopping at the first")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="with -o: exit 0 when no record could be scored (default: exit 2, -o left as it was)")
     parser.set_defaults(func=run)

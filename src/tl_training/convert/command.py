@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exclude-queries", nargs="+", type=Path, default=[], metavar="FILE",
                         help="drop trajectories whose user query appears in these benchmark files")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="write at most N records")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 and write the empty output when every record is rejected (default: exit 2, "
+                             "leaving the previous output as it was)")
     parser.set_defaults(func=run)
 
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..cli import UserError
-    from ..jsonl import RecordWriter
+    from ..jsonl import RecordWriter, locate_undecodable, refuse_overwriting, require_written
     from . import FORMATS
     from .common import ConvertTally
     from .exclude import EXCLUDED_REASON, exclude_queries, load_queries
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path}: no such benchmark file (--exclude-queries)")
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit must be >= 0")
+    refuse_overwriting([("IN", source), *[("--exclude-queries", p) for p in args.exclude_queries]], [("-o", args.output)])
     tally = ConvertTally()
     matched: set[str] = set()
     try:
@@ -58,10 +62,14 @@ def run(args: argparse.Namespace) -> int:
             for record in tqdm(islice(records, args.limit), desc=f"convert {args.fmt}", unit=" records",
                                file=sys.stderr, disable=None):
                 writer.write(record)
+            print(tally.summary())
+            require_written(tally, args.output, args.allow_empty)
     except RecordError as exc:
         raise UserError(f"{exc} (--strict stops at the first malformed record; without it they are skipped and counted)"
                         if args.strict else str(exc)) from None
-    print(tally.summary())
+    except UnicodeDecodeError as exc:  # a reader that decodes whole chunks cannot say where: find the line
+        where = locate_undecodable([source, *args.exclude_queries]) or source
+        raise UserError(f"{where}: not UTF-8 text ({exc.reason}); re-encode the file as UTF-8 (e.g. with iconv)") from None
     if args.exclude_queries:
         print(f"excluded {tally.reasons.get(EXCLUDED_REASON, 0)} "
               f"trajectories whose query appears in the given benchmark files ({len(matched)} distinct queries "

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
-from ..jsonl import Tally
+from ..jsonl import AtomicFile, Tally, numbered_lines, refuse_overwriting, require_written, write_bytes_atomic
 from ..record import RecordError, validate_record
 from .config import ConfigError, MAEConfig, load_config
 from .feedback import REASONS
@@ -95,18 +96,30 @@ def split_turns(record: dict[str, Any]) -> list[dict[str, Any]]:
     return samples
 
 
+def default_rejects_path(out_path: str | Path) -> Path:
+    return Path(str(out_path) + ".rejected.jsonl")
+
+
+def _staged(outputs: ExitStack, path: str | Path) -> BinaryIO:
+    """A handle on a temporary file that replaces ``path`` when ``outputs`` closes without an error."""
+    return outputs.enter_context(open(outputs.enter_context(AtomicFile(path)), "wb"))
+
+
 def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rejects_path: str | Path | None = None,
-            split_path: str | Path | None = None, strict: bool = False) -> tuple[Tally, MAEReport]:
+            split_path: str | Path | None = None, strict: bool = False,
+            allow_empty: bool = False) -> tuple[Tally, MAEReport]:
+    """Mark ``in_path`` into ``out_path`` (and the rejects and split-turns files) and print the summary.
+
+    The outputs replace their previous versions only when the whole run succeeds: a malformed record under
+    ``strict``, Ctrl-C, or a run that wrote nothing (unless ``allow_empty``) leaves them as they were.
+    """
     tally, report = Tally(), MAEReport()
-    rejects_path = Path(rejects_path) if rejects_path else Path(str(out_path) + ".rejected.jsonl")
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    rejects = None
-    split = open(split_path, "wb") if split_path else None
-    try:
-        with open(in_path, "rb") as source, open(out_path, "wb") as out:
-            for lineno, line in enumerate(source, start=1):
-                if not line.strip():
-                    continue
+    with ExitStack() as outputs:
+        out = _staged(outputs, out_path)
+        split = _staged(outputs, split_path) if split_path else None
+        rejects = None
+        with open(in_path, "rb") as source:
+            for lineno, line in numbered_lines(source):
                 tally.read += 1
                 try:
                     try:
@@ -120,7 +133,7 @@ def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rej
                         raise located from None
                     tally.reject(exc.message if not exc.field else f"{exc.field}: {exc.message}", str(located))
                     if rejects is None:
-                        rejects = open(rejects_path, "wb")
+                        rejects = _staged(outputs, rejects_path or default_rejects_path(out_path))
                     rejects.write(line if line.endswith(b"\n") else line + b"\n")
                     continue
                 result = mark_record(record, config)
@@ -133,11 +146,8 @@ def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rej
                 if split:
                     for sample in split_turns(record):
                         split.write(orjson.dumps(sample) + b"\n")
-    finally:
-        if rejects:
-            rejects.close()
-        if split:
-            split.close()
+        print(report.summary(tally), file=sys.stderr)
+        require_written(tally, out_path, allow_empty)
     return tally, report
 
 
@@ -146,31 +156,37 @@ def _run(args: Any) -> int:
 
     if not Path(args.input).is_file():
         raise UserError(f"{args.input}: no such file")
+    rejects = args.rejects or default_rejects_path(args.output)
+    refuse_overwriting([("IN", args.input)], [("-o", args.output), ("--split-turns", args.split_turns),
+                                              ("--rejects", rejects), ("--report", args.report)])
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     try:
-        tally, report = run_mae(args.input, args.output, config, rejects_path=args.rejects,
-                                split_path=args.split_turns, strict=args.strict)
+        tally, report = run_mae(args.input, args.output, config, rejects_path=rejects,
+                                split_path=args.split_turns, strict=args.strict, allow_empty=args.allow_empty)
     except RecordError as exc:
         raise UserError(str(exc)) from None
     if args.report:
-        Path(args.report).write_bytes(orjson.dumps(report.as_dict(tally, config), option=orjson.OPT_INDENT_2))
-    print(report.summary(tally), file=sys.stderr)
+        write_bytes_atomic(args.report, orjson.dumps(report.as_dict(tally, config), option=orjson.OPT_INDENT_2))
+    written = [args.output, args.split_turns, rejects if tally.rejected else None, args.report]
+    print("\n".join(f"wrote {path}" for path in written if path), file=sys.stderr)
     if tally.rejected:
-        print(f"malformed records copied to {args.rejects or str(args.output) + '.rejected.jsonl'}", file=sys.stderr)
+        print(f"malformed records copied to {rejects}", file=sys.stderr)
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("mae", help="mark adverse tool calls (train: false, mae_reason)",
                                    description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", help="records (JSONL, DESIGN.md §2)")
+    parser.add_argument("input", help="canonical records (JSONL; README.md, The record)")
     parser.add_argument("-o", "--output", required=True, help="marked records (JSONL)")
     parser.add_argument("--report", help="write the summary as JSON here")
     parser.add_argument("--config", help="MAEConfig as YAML (see docs/mae.md)")
     parser.add_argument("--split-turns", help="also write one sample per trained assistant turn (the authors' layout)")
     parser.add_argument("--rejects", help="where malformed lines go (default: OUTPUT.rejected.jsonl)")
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed record")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 when every record is malformed (default: exit 2, outputs left as they were)")
     parser.set_defaults(func=_run)

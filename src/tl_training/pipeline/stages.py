@@ -120,7 +120,6 @@ def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
         raise UserError(f"{cfg.source}: section mae: {exc}") from None
     train = out / "train.jsonl"
     tally, report = mark(ctx["data"]["train"], train, mae_config)
-    print(report.summary(tally), file=sys.stderr)
     figures = report.as_dict(tally, mae_config)
     (out / "report.json").write_text(json.dumps(figures, indent=2))
     metrics = {k: figures[k] for k in ("trajectories", "turns_with_calls", "turns_masked", "adverse_calls_masked",
