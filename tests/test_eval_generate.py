@@ -10,8 +10,9 @@ import torch
 
 from tl_training.cli import main
 from tl_training.eval.batching import plan
-from tl_training.eval.fastpath import fast_path, literal_gold, stop_length
-from tl_training.eval.generate import PredictionLog, completion_text, eos_ids, generate_transformers
+from tl_training.eval.fastpath import fast_path, literal_gold
+from tl_training.eval.generate import PredictionLog, generate_transformers
+from tl_training.generation import completion_text, stop_length, stop_token_ids
 from tl_training.render import get_renderer
 from tl_training.tiny import DEFAULT_CORPUS, build_model, build_tokenizer
 
@@ -70,7 +71,7 @@ def test_literal_gold_takes_first_literal_and_skips_any_value():
 
 def test_fast_path_is_exactly_greedy_generation(trained):
     model, tokenizer, renderer, cases = trained
-    stop_ids = eos_ids(tokenizer, model)
+    stop_ids = stop_token_ids(tokenizer, model)
     generated = {}
     generate_transformers(model, tokenizer, [renderer.render_prompt(c) for c in cases], stop_strings=renderer.stop_strings,
                           max_new_tokens=40, batch_size=3, on_batch=lambda idx, texts: generated.update(zip(idx, texts)))

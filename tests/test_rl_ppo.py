@@ -112,7 +112,7 @@ def test_value_loss_takes_the_larger_error():
 class _CharTokenizer:
     """Token id i is character chr(97 + i); decode joins them (enough for the stop logic)."""
 
-    def decode(self, ids):
+    def decode(self, ids, **kwargs):
         return "".join(chr(97 + i) for i in ids)
 
 

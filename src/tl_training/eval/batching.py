@@ -36,6 +36,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..generation import positions_from_mask
+
 ORDERS = ("prefix", "length", "file")
 PAD_SLACK = 64
 # A prefix shorter than this is not worth its own forward pass and the cache assembly.
@@ -303,7 +305,7 @@ def score_continuations(model, input_ids, attention, cache, continuations: list[
 
     device = model.device
     width, cached = input_ids.shape[1], cache.get_seq_length()
-    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    positions = positions_from_mask(attention)
     with torch.no_grad():
         if width - 1 > cached:
             model(input_ids=input_ids[:, cached:width - 1].to(device), attention_mask=attention[:, :width - 1].to(device),

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from .batching import PrefixStore, batch_inputs, plan
-from .generate import completion_text, eos_ids
+from ..generation import completion_text, pad_token_id, positions_from_mask, stop_length, stop_token_ids
 
 MARGIN = 1e-3
 # On 2 CPU cores the check of a case costs about 0.57 of its batched generation (BENCHMARKS.md,
@@ -69,18 +69,6 @@ def literal_gold(gold: list[list[dict]]) -> list[dict] | None:
     return calls
 
 
-def stop_length(tokenizer, ids: list[int], stop_strings: list[str], stop_ids: set[int]) -> int | None:
-    """How many of ``ids`` generation emits before it stops (the stopping token included), or None."""
-    for k in range(1, len(ids) + 1):
-        if ids[k - 1] in stop_ids:
-            return k
-        if stop_strings:
-            text = tokenizer.decode(ids[:k], skip_special_tokens=False)
-            if any(s and s in text for s in stop_strings):
-                return k
-    return None
-
-
 def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: int, batch_size: int,
               margin: float = MARGIN, min_share: float = MIN_SHARE) -> dict[int, str]:
     """Index -> prediction text for the cases whose greedy generation is proven to be the gold completion.
@@ -91,8 +79,8 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
     """
     import torch
 
-    stop_ids = eos_ids(tokenizer, model)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(stop_ids))
+    stop_ids = stop_token_ids(tokenizer, model)
+    pad_id = pad_token_id(tokenizer, stop_ids)
     items = []  # (index, prompt ids, forced completion ids)
     for index, case in enumerate(cases):
         calls = literal_gold(case["gold"])
@@ -122,7 +110,7 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
         cached = cache.get_seq_length() if cache is not None else 0
         keep = max(len(items[i][2]) for i, _ in rows) + 1
         # Positions as generate() computes them for a left-padded batch.
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        positions = positions_from_mask(attention)
         with torch.no_grad():
             # Only the last ``keep`` columns need logits: the LM head over a large vocabulary at every prompt
             # position would cost more than the rest of the forward pass.

@@ -5,7 +5,7 @@ sorted by token length (longest first); batches hold prompts of similar width, s
 on CPU that is most of the gain of batching (all of it in ``batching.py``).  Padding is on the left of
 each part, so every sequence's next token sits in the last column.  A sequence ends at an
 end-of-sequence token or at one of the renderer's stop strings; its text is cut there
-(``completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
+(``generation.completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
 
 ``PredictionLog`` is the JSONL file of predictions: each finished batch is appended and flushed, and a
 rerun reads the ids already there and generates only the rest.
@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from ..cli import UserError
+from ..generation import completion_text, pad_token_id, stop_token_ids
 
 
 class PredictionLog:
@@ -47,27 +48,6 @@ class PredictionLog:
             for entry in entries:
                 handle.write(orjson.dumps(entry) + b"\n")
                 self.done[entry["id"]] = entry
-
-
-def eos_ids(tokenizer, model=None) -> set[int]:
-    ids = set()
-    for source in (tokenizer.eos_token_id, getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
-        if isinstance(source, int):
-            ids.add(source)
-        elif isinstance(source, (list, tuple)):
-            ids.update(source)
-    return ids
-
-
-def completion_text(tokenizer, new_ids: list[int], stop_strings: list[str], stop_ids: set[int]) -> str:
-    """The text of generated tokens up to the first end-of-sequence token or stop string (both excluded)."""
-    for i, token in enumerate(new_ids):
-        if token in stop_ids:
-            new_ids = new_ids[:i]
-            break
-    text = tokenizer.decode(new_ids, skip_special_tokens=False)
-    cut = min((text.find(s) for s in stop_strings if s and s in text), default=len(text))
-    return text[:cut]
 
 
 def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings: list[str], max_new_tokens: int,
@@ -98,8 +78,8 @@ def generate_transformers(model, tokenizer, prompts: list[str], *, stop_strings:
     else:
         batches = plan(model, encoded, batch_size, order)
         store = PrefixStore(model, encoded, batches)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos_ids(tokenizer, model)))
-    stop_ids = eos_ids(tokenizer, model)
+    stop_ids = stop_token_ids(tokenizer, model)
+    pad_id = pad_token_id(tokenizer, stop_ids)
     model.eval()
     grows = supports_prefix_cache(model)
     for batch in batches:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..generation import pad_token_id, stop_token_ids
 from .batching import PrefixStore, batch_inputs, growing_cache, plan, score_continuations, supports_prefix_cache
 
 
@@ -72,7 +73,7 @@ def name_margins(model, tokenizer, renderer, cases: list[dict[str, Any]], *, bat
     margins: list[float | None] = [None] * len(cases)
     if not todo or not supports_prefix_cache(model):
         return margins
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = pad_token_id(tokenizer, stop_token_ids(tokenizer, model))
     encoded = [tokenizer(renderer.render_prompt(cases[i]), add_special_tokens=False)["input_ids"] for i in todo]
     batches = plan(model, encoded, batch_size, tails=[sum(map(len, found[i].tokens)) for i in todo])
     store = PrefixStore(model, encoded, batches)

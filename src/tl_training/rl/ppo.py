@@ -42,7 +42,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..eval.generate import completion_text, eos_ids
+from ..generation import completion_text, pad_token_id, positions_from_mask, stop_length, stop_token_ids
 from ..verdict import CATEGORIES
 from .reward import category_counts, score_texts
 
@@ -119,30 +119,22 @@ def response_mask(tokenizer, responses: torch.Tensor, stop_ids: set[int], stop_s
     """1 for each generated token up to and including the first EOS or the token completing a stop string."""
     mask = torch.zeros_like(responses, dtype=torch.float)
     for row, ids in enumerate(responses.tolist()):
-        end = next((i + 1 for i, token in enumerate(ids) if token in stop_ids), len(ids))
-        if stop_strings and any(s in tokenizer.decode(ids[:end]) for s in stop_strings):
-            end = next(k for k in range(1, end + 1) if any(s in tokenizer.decode(ids[:k]) for s in stop_strings))
-        mask[row, :end] = 1
+        mask[row, :stop_length(tokenizer, ids, stop_strings, stop_ids) or len(ids)] = 1
     return mask
-
-
-def positions(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Position ids that skip left padding, as ``generate`` uses them."""
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
 def response_logprobs(model, input_ids, attention_mask, width: int, temperature: float = 1.0) -> torch.Tensor:
     """Log-probabilities of the response tokens (those after the first ``width`` positions) under the
     distribution they were sampled from (logits divided by the sampling temperature)."""
     keep = input_ids.shape[1] - width + 1
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions(attention_mask),
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions_from_mask(attention_mask),
                    logits_to_keep=keep).logits[:, :-1].float() / temperature
     return torch.gather(F.log_softmax(logits, dim=-1), 2, input_ids[:, width:, None]).squeeze(-1)
 
 
 def response_values(critic, input_ids, attention_mask, width: int) -> torch.Tensor:
     """The critic's value of the state before each response token."""
-    out = critic(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions(attention_mask))
+    out = critic(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions_from_mask(attention_mask))
     return out.logits[:, width - 1:-1, 0].float()
 
 
@@ -259,10 +251,10 @@ class PPORecipe:
         set_seed(config.seed, device_specific=True)  # different samples per rank; DDP syncs the weights
         self.main = self.accelerator.is_main_process
         actor, self.reference, critic = load_models(config)
-        self.stop_ids = eos_ids(tokenizer, actor)
+        self.stop_ids = stop_token_ids(tokenizer, actor)
         self.stop_strings = stop_strings
         self.temperature = config.temperature if config.do_sample else 1.0
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.stop_ids)
+        self.pad_id = pad_token_id(tokenizer, self.stop_ids)
         actor_opt = torch.optim.AdamW([p for p in actor.parameters() if p.requires_grad], lr=config.actor_lr,
                                       weight_decay=config.weight_decay)
         critic_opt = torch.optim.AdamW([p for p in critic.parameters() if p.requires_grad], lr=config.critic_lr,
