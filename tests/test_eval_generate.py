@@ -10,7 +10,8 @@ import torch
 
 from tl_training.cli import main
 from tl_training.eval.batching import plan
-from tl_training.eval.fastpath import fast_path, literal_gold
+from tl_training.eval.fastpath import fast_path
+from tl_training.gold import literal_answer
 from tl_training.eval.generate import PredictionLog, generate_transformers
 from tl_training.generation import completion_text, stop_length, stop_token_ids
 from tl_training.render import get_renderer
@@ -38,14 +39,14 @@ def trained():
     """
     cases = [make_case(i, city) for i, city in enumerate(CITIES)]
     plain = get_renderer("chat", build_tokenizer())
-    corpus = DEFAULT_CORPUS + [plain.render_prompt(c) + plain.render_completion(literal_gold(c["gold"])) for c in cases]
+    corpus = DEFAULT_CORPUS + [plain.render_prompt(c) + plain.render_completion(literal_answer(c["gold"])) for c in cases]
     tokenizer = build_tokenizer(corpus, vocab_size=3000)
     tokenizer.padding_side = "left"
     model = build_model(tokenizer, seed=0)
     renderer = get_renderer("chat", tokenizer)
     taught = cases[:3]
     prompts = [tokenizer(renderer.render_prompt(c), add_special_tokens=False)["input_ids"] for c in taught]
-    completions = [tokenizer(renderer.render_completion(literal_gold(c["gold"])), add_special_tokens=False)["input_ids"]
+    completions = [tokenizer(renderer.render_completion(literal_answer(c["gold"])), add_special_tokens=False)["input_ids"]
                    for c in taught]
     width = max(len(p) + len(c) for p, c in zip(prompts, completions))
     pad = lambda row, value: row + [value] * (width - len(row))  # noqa: E731
@@ -63,10 +64,10 @@ def trained():
     return model, tokenizer, renderer, cases
 
 
-def test_literal_gold_takes_first_literal_and_skips_any_value():
+def test_literal_answer_takes_first_literal_and_skips_any_value():
     gold = [[{"name": "f", "arguments": {"a": {"any_of": [None, 2]}, "b": {"any_of": [None]}, "c": [{"any_of": ["x", "y"]}]}}]]
-    assert literal_gold(gold) == [{"name": "f", "arguments": {"a": 2, "c": ["x"]}}]
-    assert literal_gold([[{"name": "f", "arguments": {"a": {"any_value": True}}}]]) is None
+    assert literal_answer(gold) == [{"name": "f", "arguments": {"a": 2, "c": ["x"]}}]
+    assert literal_answer([[{"name": "f", "arguments": {"a": {"any_value": True}}}]]) is None
 
 
 def test_fast_path_is_exactly_greedy_generation(trained):
@@ -78,7 +79,7 @@ def test_fast_path_is_exactly_greedy_generation(trained):
     proven = fast_path(model, tokenizer, renderer, cases, max_new_tokens=40, batch_size=4)
     assert 0 < len(proven) < len(cases), (proven, generated)  # both outcomes occur
     for i, case in enumerate(cases):
-        gold_ids = tokenizer(renderer.render_completion(literal_gold(case["gold"])), add_special_tokens=False)["input_ids"]
+        gold_ids = tokenizer(renderer.render_completion(literal_answer(case["gold"])), add_special_tokens=False)["input_ids"]
         k = stop_length(tokenizer, gold_ids, renderer.stop_strings, stop_ids)
         gold_text = completion_text(tokenizer, gold_ids[:k], renderer.stop_strings, stop_ids)
         # Greedy generation reproduces the gold (up to where it stops) iff the fast path proves it.

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from tl_training import cli
-from tl_training.verdict import is_optional
+from tl_training.gold import is_optional
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from tl_training.record import message_calls, tool_names, validate_record
 from tl_training.synth import DOMAINS, TOOLS, Stats, World, feedback, generate, split_tools
 from tl_training.synth.errors import ERROR_KINDS, near_miss_names
 from tl_training.synth.execute import Outcome
-from tl_training.verdict import values_match
+from tl_training.gold import values_match
 
 SEED = 7
 

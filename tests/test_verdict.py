@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tl_training.verdict import CATEGORIES, FLAGS, RewardTable, Verdict, is_optional, judge, values_match
+from tl_training.gold import is_optional, values_match
+from tl_training.verdict import CATEGORIES, FLAGS, RewardTable, Verdict, judge
 
 
 def tool(name, *params):

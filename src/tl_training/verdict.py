@@ -18,7 +18,7 @@ Decisions (tested in tests/test_verdict.py):
   candidate tool is ``wrong_tool`` (a tool where the gold has none), to an unknown name
   ``tool_hallucination``.
 - **Parallel calls** (several per turn): predicted and gold calls are matched one to one, choosing the
-  matching with the highest total reward (exact for up to ``EXACT_MATCH_LIMIT`` calls, greedy beyond).
+  matching with the highest total reward (``gold.best_pairing``: exact up to six calls, greedy beyond).
   Each matched pair is graded as a single call; an unmatched gold call (missing) counts as ``wrong_tool``,
   an unmatched predicted call (extra) as ``wrong_tool`` or, for an unknown name, ``tool_hallucination``.
   The turn's category is its worst slot's; its ``flags`` are the union of its parameter-error slots'
@@ -27,7 +27,7 @@ Decisions (tested in tests/test_verdict.py):
   from the policy gradient. Only an all-correct turn earns the full ``correct`` reward.
 - **Several gold alternatives**: the least severe category wins, then the higher reward, then the
   earlier alternative (``gold_index``).
-- **Values** compare by type-aware equality (``values_match``): ``1 == 1.0``, ``True != 1``,
+- **Values** compare by type-aware equality (``gold.values_match``): ``1 == 1.0``, ``True != 1``,
   ``'1' != 1``, lists in order (a tuple counts as a list), dicts by key, strings exactly (no stripping or
   case folding: the reward is strict; evaluation may add BFCL's normalisation on top).
 - **Tools given as bare names** (no schemas): no key can be told undeclared, so every key the gold does
@@ -37,16 +37,15 @@ Decisions (tested in tests/test_verdict.py):
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from itertools import permutations
 from pathlib import Path
 from typing import Any, Iterable
 
 from .calls import parse_calls
+from .gold import best_pairing, is_optional, values_match
 
 CATEGORIES = ("correct", "content_error", "parameter_error", "wrong_tool", "tool_hallucination", "format_error")
 SEVERITY = {category: rank for rank, category in enumerate(CATEGORIES)}  # higher is worse
 FLAGS = ("hallucinated", "missing", "redundant")  # sorted, as they appear in a verdict
-EXACT_MATCH_LIMIT = 6  # calls per turn up to which parallel calls are matched exactly (6! = 720 orders)
 
 
 # --------------------------------------------------------------------------------------------- rewards
@@ -131,55 +130,6 @@ class _Slot:
     explanation: str
 
 
-# ---------------------------------------------------------------------------------------- gold values
-
-
-def _spec_kind(gold: dict) -> str | None:
-    """``"any_of"`` or ``"any_value"`` when a gold dict is a value spec rather than a literal dict."""
-    if len(gold) == 1:
-        if type(gold.get("any_of")) is list:
-            return "any_of"
-        if gold.get("any_value") is True:
-            return "any_value"
-    return None
-
-
-def is_optional(gold_spec: Any) -> bool:
-    """Whether an argument with this gold may be left out (``{"any_of": [..., null, ...]}``)."""
-    return type(gold_spec) is dict and _spec_kind(gold_spec) == "any_of" and None in gold_spec["any_of"]
-
-
-def values_match(value: Any, gold_spec: Any) -> bool:
-    """Whether a predicted value satisfies its gold: a literal, ``{"any_of": [...]}`` or ``{"any_value": true}``.
-
-    Type-aware equality: numbers by value (``1 == 1.0``), booleans only with booleans (``True != 1``),
-    strings exactly (``'1' != 1``), lists in order (tuples count as lists), dicts by key.  Specs may also
-    sit inside a gold list or dict; inside a dict, a key whose spec allows null may be left out.
-    """
-    gold_type = type(gold_spec)
-    if gold_type is dict:
-        kind = _spec_kind(gold_spec)
-        if kind == "any_of":
-            return any(values_match(value, option) for option in gold_spec["any_of"])
-        if kind == "any_value":
-            return True
-        if type(value) is not dict:
-            return False
-        if any(key not in gold_spec for key in value):
-            return False
-        return all(values_match(value[key], sub) if key in value else is_optional(sub)
-                   for key, sub in gold_spec.items())
-    value_type = type(value)
-    if gold_type is bool or value_type is bool:
-        return value_type is gold_type and value == gold_spec
-    if gold_type in (int, float):
-        return value_type in (int, float) and value == gold_spec
-    if gold_type is list:
-        return (value_type is list or value_type is tuple) and len(value) == len(gold_spec) and all(
-            values_match(v, g) for v, g in zip(value, gold_spec))
-    return value_type is gold_type and value == gold_spec
-
-
 # ------------------------------------------------------------------------------------------------ tools
 
 
@@ -249,30 +199,11 @@ def _match(calls: list[dict], answer: list[dict], tools: dict, rewards: RewardTa
     if len(calls) == 1 and len(answer) == 1:
         return [_grade_call(calls[0], answer[0], tools, rewards)]
     grid = [[_grade_call(call, gold, tools, rewards) for gold in answer] for call in calls]
-    pairs = _best_pairs([[slot.reward for slot in row] for row in grid])
+    pairs = best_pairing([[slot.reward for slot in row] for row in grid])
     slots = [grid[i][j] for i, j in pairs]
     slots += [_unmatched_call(calls[i], tools, rewards) for i in sorted(set(range(len(calls))) - {i for i, _ in pairs})]
     slots += [_unmatched_gold(answer[j], rewards) for j in sorted(set(range(len(answer))) - {j for _, j in pairs})]
     return slots
-
-
-def _best_pairs(score: list[list[float]]) -> list[tuple[int, int]]:
-    """Pairs (row, column), as many as the shorter side, maximising the total score."""
-    rows, cols = len(score), len(score[0]) if score else 0
-    if min(rows, cols) == 0:
-        return []
-    if max(rows, cols) <= EXACT_MATCH_LIMIT:
-        if rows <= cols:
-            best = max(permutations(range(cols), rows), key=lambda p: sum(score[i][j] for i, j in enumerate(p)))
-            return list(enumerate(best))
-        best = max(permutations(range(rows), cols), key=lambda p: sum(score[i][j] for j, i in enumerate(p)))
-        return [(i, j) for j, i in enumerate(best)]
-    ranked = sorted(((score[i][j], i, j) for i in range(rows) for j in range(cols)), key=lambda t: -t[0])
-    used_rows, used_cols, pairs = set(), set(), []
-    for _, i, j in ranked:
-        if i not in used_rows and j not in used_cols:
-            used_rows.add(i), used_cols.add(j), pairs.append((i, j))
-    return pairs
 
 
 def _summarise(slots: list[_Slot]) -> tuple[str, tuple[str, ...], float, str]:

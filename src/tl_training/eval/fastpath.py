@@ -7,8 +7,8 @@ stops (an end-of-sequence token, or the token completing a stop string), so the 
 end where the gold ends, and the prediction is then ``completion_text`` of those tokens: the very text
 generation would return.  Cases that fail the check are generated as usual; nothing is guessed.
 
-- The gold completion is ``renderer.render_completion`` of the first acceptable answer with literal
-  values: ``{"any_of": [...]}`` takes its first non-null option (all null: the key is left out).  A gold
+- The gold completion is ``renderer.render_completion`` of ``gold.literal_answer``, the first acceptable
+  answer with literal values: ``{"any_of": [...]}`` takes its first non-null option (all null: the key is left out).  A gold
   holding ``{"any_value": true}`` has no literal to force: such a case skips the fast path.
 - Exactness holds up to floating-point ties: a forward pass over a whole sequence and a cached step
   compute the same logits up to rounding, so a position whose top two logits lie within ``margin`` is
@@ -19,10 +19,9 @@ generation would return.  Cases that fail the check are generated as usual; noth
 
 from __future__ import annotations
 
-from typing import Any
-
-from .batching import PrefixStore, batch_inputs, plan
 from ..generation import completion_text, pad_token_id, positions_from_mask, stop_length, stop_token_ids
+from ..gold import literal_answer
+from .batching import PrefixStore, batch_inputs, plan
 
 MARGIN = 1e-3
 # On 2 CPU cores the check of a case costs about 0.57 of its batched generation (BENCHMARKS.md,
@@ -32,43 +31,6 @@ MARGIN = 1e-3
 # cheaper and this threshold is conservative.)
 PROBE_CASES = 16
 MIN_SHARE = 0.6
-_NO_LITERAL = object()
-_LEFT_OUT = object()
-
-
-def _literal(spec: Any) -> Any:
-    """A literal value satisfying a gold spec, ``_LEFT_OUT`` for an omittable key, or ``_NO_LITERAL``."""
-    if isinstance(spec, dict):
-        if set(spec) == {"any_value"}:
-            return _NO_LITERAL
-        if set(spec) == {"any_of"} and isinstance(spec["any_of"], list):
-            options = [o for o in spec["any_of"] if o is not None]
-            return _literal(options[0]) if options else _LEFT_OUT
-        out = {}
-        for key, sub in spec.items():
-            value = _literal(sub)
-            if value is _NO_LITERAL:
-                return _NO_LITERAL
-            if value is not _LEFT_OUT:
-                out[key] = value
-        return out
-    if isinstance(spec, list):
-        items = [_literal(s) for s in spec]
-        return _NO_LITERAL if any(i is _NO_LITERAL or i is _LEFT_OUT for i in items) else items
-    return spec
-
-
-def literal_gold(gold: list[list[dict]]) -> list[dict] | None:
-    """The first acceptable answer with every value a literal, or None when it holds ``any_value``."""
-    calls = []
-    for call in gold[0]:
-        arguments = _literal(call.get("arguments") or {})
-        if arguments is _NO_LITERAL:
-            return None
-        calls.append({"name": call["name"], "arguments": arguments})
-    return calls
-
-
 def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: int, batch_size: int,
               margin: float = MARGIN, min_share: float = MIN_SHARE) -> dict[int, str]:
     """Index -> prediction text for the cases whose greedy generation is proven to be the gold completion.
@@ -83,7 +45,7 @@ def fast_path(model, tokenizer, renderer, cases: list[dict], *, max_new_tokens: 
     pad_id = pad_token_id(tokenizer, stop_ids)
     items = []  # (index, prompt ids, forced completion ids)
     for index, case in enumerate(cases):
-        calls = literal_gold(case["gold"])
+        calls = literal_answer(case["gold"])
         if calls is None:
             continue
         prompt_ids = tokenizer(renderer.render_prompt(case), add_special_tokens=False)["input_ids"]

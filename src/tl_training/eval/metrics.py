@@ -5,7 +5,7 @@ One case is graded against every acceptable gold answer and keeps its best level
 - **TS** (tool selection): the predicted calls carry the gold names (one to one, any order);
 - **PI** (parameter identification): TS, and each call's keys are the gold keys: every gold key present
   unless its gold allows leaving it out (``any_of`` with null), no key the gold lacks;
-- **CF** (content filling): PI, and every value satisfies its gold (``verdict.values_match``, the one
+- **CF** (content filling): PI, and every value satisfies its gold (``gold.values_match``, the one
   home of the gold semantics: literals, ``any_of``, ``any_value``).
 
 Rules per benchmark (``Rules``):
@@ -40,10 +40,10 @@ from itertools import permutations
 from typing import Any, Iterable
 
 from ..calls import called_names, parse_calls
-from ..verdict import is_optional, judge, values_match
+from ..gold import best_pairing, is_optional, map_literals, values_match
+from ..verdict import judge
 
 LEVELS = ("ts", "pi", "cf")
-EXACT_MATCH_LIMIT = 6  # calls per turn up to which calls are paired exactly (6! orders), greedy beyond
 _BFCL_STRIP = re.compile(r"[ \,\.\/\-\_\*\^]")
 
 
@@ -105,18 +105,8 @@ def _bfcl_value(value: Any) -> Any:
 
 
 def _bfcl_spec(spec: Any) -> Any:
-    """A gold spec with its string literals standardised; spec keywords (any_of/any_value) kept."""
-    if isinstance(spec, str):
-        return bfcl_standardize(spec)
-    if isinstance(spec, list):
-        return [_bfcl_spec(s) for s in spec]
-    if isinstance(spec, dict):
-        if set(spec) == {"any_of"} and isinstance(spec["any_of"], list):
-            return {"any_of": [_bfcl_spec(s) for s in spec["any_of"]]}
-        if spec == {"any_value": True}:
-            return spec
-        return {k: _bfcl_spec(v) for k, v in spec.items()}
-    return spec
+    """A gold spec with its string literals standardised (spec shapes kept)."""
+    return map_literals(spec, lambda value: bfcl_standardize(value) if isinstance(value, str) else value)
 
 
 # ------------------------------------------------------------------------------------------- levels
@@ -166,15 +156,7 @@ def _answer_level(calls: list[dict], answer: list[dict], case_tools: list[dict],
     if len(calls) != len(answer):
         return 0
     grid = [[_pair_level(c, g, case_tools, rules) for g in answer] for c in calls]
-    n = len(calls)
-    if n <= EXACT_MATCH_LIMIT:
-        return max(min(grid[i][p[i]] for i in range(n)) for p in permutations(range(n)))
-    used, worst = set(), 3
-    for i in range(n):  # greedy beyond the exact limit: each call takes its best free gold call
-        j = max((j for j in range(n) if j not in used), key=lambda j: grid[i][j])
-        used.add(j)
-        worst = min(worst, grid[i][j])
-    return worst
+    return min(grid[i][j] for i, j in best_pairing(grid, objective=min))
 
 
 def case_level(calls: list[dict], gold: list[list[dict]], case_tools: list[dict], rules: Rules) -> int:
