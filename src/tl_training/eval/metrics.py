@@ -36,7 +36,6 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from itertools import permutations
 from typing import Any, Iterable
 
 from ..calls import called_names, parse_calls
