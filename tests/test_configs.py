@@ -60,3 +60,14 @@ def test_pipeline_stage_sections_load_through_the_stage_loaders(name, tmp_path, 
         path.write_text(yaml.safe_dump(values))
         config = loader(path, ON_CPU if stage == "sft" else [])
         assert config.prompt_format == cfg.prompt_format
+
+
+def test_an_unquoted_save_strategy_no_in_yaml_is_the_strategy_not_false(tmp_path):
+    """YAML 1.1 reads ``save_strategy: no`` as False; the loader gives TrainingArguments the string back."""
+    from tl_training.pkt.config import load_config
+
+    path = tmp_path / "sft.yaml"
+    path.write_text(f"output_dir: {tmp_path / 'out'}\ntrain_files: [x.jsonl]\nsave_strategy: no\nlearning_rate: 1e-5\n")
+    config = load_config(path)
+    assert str(config.save_strategy.value if hasattr(config.save_strategy, "value") else config.save_strategy) == "no"
+    assert config.learning_rate == 1e-5  # and 1e-5 (no dot) is the number, not a string

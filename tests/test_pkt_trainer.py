@@ -161,3 +161,20 @@ def test_sft_with_lora_and_gradient_checkpointing_saves_an_adapter(tmp_path):
     assert run(Namespace(config=None, overrides=overrides)) == 0
     assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
     assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_the_step_weight_reaches_compute_loss_as_num_items_in_batch(tokenizer, features, tmp_path, monkeypatch):
+    """The guard on the one private Trainer hook PKT relies on (``_get_num_items_in_batch``): should a
+    transformers release rename it, compute_loss would get the per-batch count instead and normalisation
+    would silently go per micro-batch.  Pinned: transformers>=5.24,<6 (pyproject.toml)."""
+    seen = []
+    original = PKTTrainer.compute_loss
+
+    def spy(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        seen.append(num_items_in_batch)
+        return original(self, model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    monkeypatch.setattr(PKTTrainer, "compute_loss", spy)
+    train_one_step(tokenizer, features, tmp_path, batch_size=1, accumulation=4)
+    step_weight = sum(sum(f["loss_weights"][1:]) for f in features[:4])
+    assert len(seen) == 4 and all(n is not None and float(n) == pytest.approx(step_weight) for n in seen)

@@ -359,3 +359,62 @@ def test_rl_command_names_a_bad_config(capsys):
     assert "train_files is required" in capsys.readouterr().err
     assert main(["rl", "output_dir=out", "train_files=x.jsonl", "algorithm=ppo", "batch_size=3", "mini_batch_size=2"]) == 2
     assert "multiple of mini_batch_size" in capsys.readouterr().err
+
+
+def test_rollout_logprobs_are_generates_own_scores_and_the_first_minibatch_has_ratio_one(toy, tmp_path):
+    """The response log-probs PPO trains with equal the scores generate() computed while sampling (same
+    tokens, same distribution), and the first update's ratio is exactly 1 (nothing clipped)."""
+    from tl_training.models import load_tokenizer
+    from tl_training.rl.command import load_prompts
+    from tl_training.rl.ppo import PPORecipe, left_pad, policy_loss, response_logprobs
+
+    config = _toy_config(toy, tmp_path, "steps=1", "batch_size=4", "mini_batch_size=4", "do_sample=true",
+                         "temperature=0.7", "seed=3")
+    tokenizer = load_tokenizer(config.model)
+    renderer = get_renderer("paper", tokenizer)
+    prompts, _ = load_prompts(config, tokenizer, renderer)
+    recipe = PPORecipe(config, prompts, tokenizer, renderer.stop_strings)
+    batch = recipe.next_batch()
+    actor = recipe.accelerator.unwrap_model(recipe.actor)
+    prompt_ids, prompt_mask = left_pad(tokenizer, [p.text for p in batch], recipe.pad_id, actor.device)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = actor.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=6, do_sample=True,
+                             temperature=0.7, top_p=1.0, top_k=None, pad_token_id=recipe.pad_id, eos_token_id=None,
+                             output_scores=True, return_dict_in_generate=True)
+        width = prompt_ids.shape[1]
+        sampled = out.sequences[:, width:]
+        scores = torch.stack(out.scores, dim=1).float().log_softmax(-1)  # generate's processed (tempered) logits
+        expected = scores.gather(-1, sampled.unsqueeze(-1)).squeeze(-1)
+        attention = torch.cat([prompt_mask, torch.ones_like(sampled)], dim=1)
+        got = response_logprobs(actor, out.sequences, attention, width, temperature=0.7)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    timer = {"generate": 0.0, "judge": 0.0, "score": 0.0, "update": 0.0}
+    data, *_ = recipe.rollout(batch, timer)
+    with torch.no_grad():
+        again = response_logprobs(recipe.actor, data.input_ids, data.attention_mask,
+                                  data.input_ids.shape[1] - data.mask.shape[1], recipe.temperature)
+    loss, clipped = policy_loss(again, data.logprobs, data.advantages, data.mask, config.clip_ratio)
+    assert clipped.item() == 0.0
+    torch.testing.assert_close((again - data.logprobs) * data.mask, torch.zeros_like(again), atol=1e-5, rtol=0)
+
+
+def test_next_batch_gives_ranks_disjoint_slices_across_an_epoch_boundary():
+    from types import SimpleNamespace
+
+    from tl_training.rl.ppo import PPORecipe
+
+    def rank(index):
+        recipe = PPORecipe.__new__(PPORecipe)  # the data order only: no models
+        recipe.prompts, recipe.order, recipe.epoch = list(range(10)), [], 0
+        recipe.config = SimpleNamespace(batch_size=3, seed=0)
+        recipe.accelerator = SimpleNamespace(num_processes=2, process_index=index)
+        return recipe
+
+    ranks, drawn = [rank(0), rank(1)], []
+    for _ in range(5):  # 5 global batches of 6 over 10 prompts: epoch boundaries inside batches 2 and 4
+        first, second = (r.next_batch() for r in ranks)
+        assert len(first) == len(second) == 3 and len(set(first + second)) == 6, (first, second)  # was [6, 6, 8]
+        drawn += first + second
+    # every epoch still visits every prompt once
+    assert sorted(drawn[:10]) == sorted(drawn[10:20]) == list(range(10))

@@ -281,13 +281,16 @@ class PPORecipe:
     # -- data
 
     def next_batch(self) -> list:
-        """This rank's share of the next global batch; every rank shuffles alike, then takes its slice."""
+        """This rank's share of the next global batch; every rank shuffles alike, then takes its slice.  Each
+        epoch is a permutation of the prompts; across an epoch boundary no prompt appears twice in a batch."""
         acc, size = self.accelerator, self.config.batch_size
         need = size * acc.num_processes
         while len(self.order) < need:
             extra = list(range(len(self.prompts)))
             random.Random(self.config.seed + self.epoch).shuffle(extra)
-            self.order += extra
+            # the next epoch's prompts that are still pending go last, so no global batch holds one twice
+            pending = set(self.order)
+            self.order += [i for i in extra if i not in pending] + [i for i in extra if i in pending]
             self.epoch += 1
         chunk, self.order = self.order[:need], self.order[need:]
         return [self.prompts[i] for i in chunk[acc.process_index * size:(acc.process_index + 1) * size]]
