@@ -26,6 +26,11 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def label(benchmark: str) -> str:
+    """A benchmark's name as a table shows it (the held-out turns' file path is long)."""
+    return "held-out first turns" if benchmark.startswith("openai:") and benchmark.endswith("heldout.jsonl") else benchmark
+
+
 def _unit(metric: str) -> str:
     return "nats" if METRICS[metric][1] == 1.0 else "points"
 
@@ -78,11 +83,11 @@ def markdown(outcomes: Outcomes, data_report: dict[str, Any], comparisons: dict[
                         [[v] + [_cell(f.get("macro", {}).get(m), 2 if m == "gold-name margin" else 1) for m in TABLE_METRICS]
                          for v, f in figures.items()])
         lines += ["", "CF / TS by name / format errors (%) per benchmark:", ""]
-        lines += _table(["variant"] + benchmarks, [[v] + [" / ".join(_cell(f.get(b, {}).get(m)) for m in
+        lines += _table(["variant"] + [label(b) for b in benchmarks], [[v] + [" / ".join(_cell(f.get(b, {}).get(m)) for m in
                                                                   ("CF", "TS by name", "format errors")) for b in benchmarks]
                                                  for v, f in figures.items()])
         cases = {b: len(next(iter(next(iter(outcomes.values())).values()))[b]) for b in benchmarks}
-        lines += ["", "One case is worth " + ", ".join(f"{100 / n:.2f} points on {b} ({n} cases)" for b, n in cases.items())
+        lines += ["", "One case is worth " + ", ".join(f"{100 / n:.2f} points on {label(b)} ({n} cases)" for b, n in cases.items())
                   + "."]
     if comparisons:
         lines += ["", f"Comparisons (paired, case by case and seed by seed; the primary metric, fixed before the grid "
