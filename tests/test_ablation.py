@@ -184,3 +184,7 @@ def test_ablate_runs_the_design_end_to_end_and_a_fresh_checkout_continues_from_t
     err = capsys.readouterr().err
     assert err.count("outcomes taken from") == 2 and "sft: running" not in err.split("positive control")[0]
     assert json.loads((run / "ablation.json").read_text())["comparisons"] == report["comparisons"]
+    # and the report alone, from the archive (the run directories are still gone)
+    assert main(args + ["--report-only"]) == 0
+    assert json.loads((run / "ablation.json").read_text())["comparisons"] == report["comparisons"]
+    assert not (run / "irm").exists()  # nothing was trained

@@ -36,6 +36,8 @@ def register(subparsers) -> None:
                         help=f"subset to run, in this order (default all: {', '.join(VARIANTS)})")
     parser.add_argument("--pilot", action="store_true",
                         help="run standard SFT of seed 0 only and report the pilot gate (ablation.pilot_max_format_errors)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train and evaluate nothing: rebuild the report from the archived outcomes (ablation.archive)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a field, e.g. ablation.sample=300")
     parser.set_defaults(func=run)
 
@@ -62,24 +64,41 @@ def pilot_dir(run_dir: Path) -> Path:
     return run_dir / "pilot" / "seed0"
 
 
-def run_variant(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
-    """One (variant, seed) pipeline run, resumed where it stopped; its per-case outcomes.  The pilot is
-    standard SFT of seed 0 evaluated on the held-out first turns only (its SFT model is the grid's)."""
-    from ..pipeline.stages import run_pipeline
-
-    print(f"ablation: {'pilot: ' if pilot else ''}{variant}, seed {seed}", file=sys.stderr)
-    siblings = [variant_dir(base.path, other, seed) for other in VARIANTS if other != variant]
+def _config(base, variant: str, seed: int, data: dict[str, Any], pilot: bool):
+    """The variant's pipeline config.  The pilot is standard SFT of seed 0 evaluated on the held-out first
+    turns only, in a run directory of its own (its SFT model is the grid's)."""
     config = variant_config(base, variant, seed, data)
     if pilot:
         config.run_dir = str(pilot_dir(base.path))
         config.eval["benchmarks"] = [b for b in config.eval["benchmarks"] if b.startswith("openai:")]
-    elif seed == 0:
-        siblings.append(pilot_dir(base.path))
+    return config
+
+
+def archived_outcomes(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False):
+    """The archived per-case outcomes of this (variant, seed) under its current configuration, or None."""
     archived = _archive_path(base, variant, seed, pilot)
-    digest = _eval_hash(config)
-    if archived and archived.is_file() and json.loads(archived.read_text()).get("hash") == digest:
-        print(f"ablation: {variant}, seed {seed}: outcomes taken from {archived}", file=sys.stderr)
-        return json.loads(archived.read_text())["outcomes"]
+    if archived and archived.is_file():
+        entry = json.loads(archived.read_text())
+        if entry.get("hash") == _eval_hash(_config(base, variant, seed, data, pilot)):
+            print(f"ablation: {variant}, seed {seed}: outcomes taken from {archived}", file=sys.stderr)
+            return entry["outcomes"]
+    return None
+
+
+def run_variant(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+    """One (variant, seed) pipeline run, resumed where it stopped (or its archived outcomes); its
+    per-case outcomes."""
+    from ..pipeline.stages import run_pipeline
+
+    print(f"ablation: {'pilot: ' if pilot else ''}{variant}, seed {seed}", file=sys.stderr)
+    found = archived_outcomes(base, variant, seed, data, pilot)
+    if found is not None:
+        return found
+    siblings = [variant_dir(base.path, other, seed) for other in VARIANTS if other != variant]
+    if seed == 0 and not pilot:
+        siblings.append(pilot_dir(base.path))
+    config = _config(base, variant, seed, data, pilot)
+    digest, archived = _eval_hash(config), _archive_path(base, variant, seed, pilot)
     markers = run_pipeline(config, reuse_from=siblings)
     (model,) = markers["eval"]["outputs"]["runs"]
     outcomes = case_outcomes(markers["eval"]["outputs"]["runs"][model])
@@ -104,6 +123,12 @@ def _eval_hash(config) -> str:
     for stage in STAGES:
         hashes.append(config.stage_hash(stage, hashes) if config.enabled(stage) else f"{stage}:off")
     return hashes[-1]
+
+
+def pilot_summary(held_out: dict[str, dict[str, dict[str, Any]]], ablation: AblationConfig, base) -> dict[str, Any]:
+    passed, rate, cases = pilot_verdict(held_out, ablation.pilot_max_format_errors)
+    return {"passed": passed, "format_errors": rate, "cases": cases, "gate": ablation.pilot_max_format_errors,
+            "sample": ablation.sample, "sft": base.sft}
 
 
 def pilot_verdict(outcomes: dict[str, dict[str, dict[str, Any]]], gate: float) -> tuple[bool, float, int]:
@@ -135,14 +160,28 @@ def run(args) -> int:
 
     outcomes: Outcomes = {}
     pilot = None
+    if args.report_only:
+        if not ablation.archive:
+            raise UserError("--report-only reads the archived outcomes: set ablation.archive")
+        for seed in range(args.seeds):
+            for variant in args.variants:
+                found = archived_outcomes(base, variant, seed, data_of(seed))
+                if found is not None:
+                    outcomes.setdefault(variant, {})[seed] = found
+        outcomes = {v: outcomes[v] for v in VARIANTS if v in outcomes}
+        held_out = archived_outcomes(base, "standard_sft", 0, data_of(0), pilot=True)
+        if held_out is not None and ablation.pilot_max_format_errors is not None:
+            pilot = pilot_summary(held_out, ablation, base)
+        text = write_report(base.path, outcomes, data_report, pilot=pilot)
+        print(text, end="")
+        return 0
     if ablation.pilot_max_format_errors is not None:
         held_out = run_variant(base, "standard_sft", 0, data_of(0), pilot=True)
-        passed, rate, cases = pilot_verdict(held_out, ablation.pilot_max_format_errors)
-        pilot = {"passed": passed, "format_errors": rate, "cases": cases, "gate": ablation.pilot_max_format_errors,
-                 "sample": ablation.sample, "sft": base.sft}
-        print(f"ablation: pilot gate {'passed' if passed else 'FAILED'}: standard SFT (seed 0) writes format errors "
-              f"on {rate:.1f}% of {cases} held-out first turns (gate: under {ablation.pilot_max_format_errors}%)",
-              file=sys.stderr)
+        pilot = pilot_summary(held_out, ablation, base)
+        print(f"ablation: pilot gate {'passed' if pilot['passed'] else 'FAILED'}: standard SFT (seed 0) writes format "
+              f"errors on {pilot['format_errors']:.1f}% of {pilot['cases']} held-out first turns (gate: under "
+              f"{ablation.pilot_max_format_errors}%)", file=sys.stderr)
+        passed = pilot["passed"]
         if args.pilot or not passed:
             write_report(base.path, {"standard_sft": {0: held_out}}, data_report, pilot=pilot)
             if not passed:
