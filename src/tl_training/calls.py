@@ -539,3 +539,83 @@ def format_calls(calls: list[dict], syntax: str) -> str:
             f"Action: {_react_name(call['name'])}\nAction Input: {_json_text(call['arguments'])}" for call in calls
         )
     raise ValueError(f"unknown call syntax {syntax!r}; expected one of {', '.join(SYNTAXES)}")
+
+
+# ------------------------------------------------------------------------------ values, for the converters
+# Source data writes calls and tool lists as JSON text (or Python literals); reading them here, with the
+# same strict rules as model output, makes a record that would fail at scoring fail at convert time.
+
+
+class ReadError(ValueError):
+    """A value the strict readers refuse; the message is the one-line reason."""
+
+
+def _reading(read, *args):
+    try:
+        return read(*args)
+    except _Fail as failure:
+        raise ReadError(str(failure)) from None
+    except RecursionError:
+        raise ReadError("nested too deeply") from None
+
+
+def json_value_at(text: str, pos: int = 0) -> tuple[Any, int]:
+    """The JSON value starting at ``pos`` (after blanks) and the index after it, read strictly: NaN and
+    Infinity, and an object repeating a key, are a ReadError (``json`` keeps the last value silently)."""
+    return _reading(_json_value, text, _WHITESPACE.match(text, pos).end(), "")
+
+
+def read_json(text: str) -> Any:
+    """The one JSON value ``text`` holds, read strictly (``json_value_at``); text after it is an error."""
+    value, end = json_value_at(text)
+    if _WHITESPACE.match(text, end).end() != len(text):
+        raise ReadError(f"text after the JSON value at column {end + 1}")
+    return value
+
+
+def _literal_at(text: str, pos: int) -> tuple[Any, int]:
+    try:
+        return _json_value(text, pos, "")
+    except _Fail as json_failure:
+        if not text.startswith(("{", "["), pos):
+            raise
+        try:
+            end = _bracket_end(text, pos)
+            value = _literal(_parse_expression(text[pos:end]), "value")
+        except _Fail:
+            raise json_failure from None
+        return value, end
+
+
+def literal_at(text: str, pos: int = 0) -> tuple[Any, int]:
+    """A JSON value at ``pos``, or else a Python dict or list literal (Hermes and ToolACE data write
+    ``{'name': 'f'}``), under the literal rules of this module; the value and the index after it."""
+    return _reading(_literal_at, text, _WHITESPACE.match(text, pos).end())
+
+
+def read_literal(text: str) -> Any:
+    """The one JSON value or Python literal ``text`` holds (``literal_at``); text after it is an error."""
+    value, end = literal_at(text)
+    if _WHITESPACE.match(text, end).end() != len(text):
+        raise ReadError(f"text after the value at column {end + 1}")
+    return value
+
+
+def read_arguments(value: Any) -> dict:
+    """Call arguments given as a JSON object or as JSON text (OpenAI's ``arguments``) -> a dict; empty
+    text is no arguments.  A dict from a strictly read file passes through."""
+    if isinstance(value, str):
+        value = _reading(_json_string_arguments, value, "the call")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ReadError(f"arguments must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def read_call(value: Any) -> dict:
+    """A call object as sources write it -- ``{"name", "arguments"}`` (``parameters`` accepted), an OpenAI
+    ``tool_calls`` entry, arguments as an object or JSON text -- or JSON text of one -> a call."""
+    if isinstance(value, str):
+        value = read_json(value)
+    return _reading(_json_call, value)
