@@ -42,7 +42,7 @@ def test_rotbench_eval_gold_and_any_value():
 
 
 def test_rotbench_eval_strict_names_file_index_and_field():
-    with pytest.raises(RecordError, match=r"rotbench_eval\.json:index 1: field conversations\[2\]\.value\[0\]: unparseable"):
+    with pytest.raises(RecordError, match=r"rotbench_eval\.json:23 \(index 1\): field conversations\[2\]\.value\[0\]: unparseable"):
         convert("rotbench", "rotbench_eval.json", strict=True)
 
 
@@ -89,7 +89,8 @@ def test_openai_arguments_become_dicts_and_tool_names_resolve():
     assert tally.read == 3 and tally.rejected == 2 and len(records) == 1
     messages = records[0]["messages"]
     assert messages[1]["tool_calls"][0]["function"]["arguments"] == {"city": "Paris"}
-    assert messages[2] == {"role": "tool", "content": "18C", "name": "get_weather"}
+    assert messages[1]["tool_calls"][0]["id"] == "c1"  # call ids survive, so results pair by id
+    assert messages[2] == {"role": "tool", "content": "18C", "name": "get_weather", "tool_call_id": "c1"}
     assert any("openai.jsonl:3" in ex for examples in tally.examples.values() for ex in examples)
 
 
@@ -167,8 +168,50 @@ def test_cli_limit_strict_and_bad_input(tmp_path, capsys):
     assert main(["convert", "--from", "glaive", str(FIXTURES / "glaive.json"), "-o", str(out), "--limit", "1"]) == 0
     assert len(out.read_text().splitlines()) == 1
     assert main(["convert", "--from", "glaive", str(FIXTURES / "glaive.json"), "-o", str(out), "--strict"]) == 2
-    assert "glaive.json:index 1" in capsys.readouterr().err
+    assert "glaive.json:23 (index 1)" in capsys.readouterr().err
     assert main(["convert", "--from", "glaive", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["convert", "--from", "nosuchformat", "x", "-o", str(out)])
+
+
+def test_toolalpaca_real_layout_keeps_cases_with_cycles_dangling_refs_and_repairable_gold():
+    records, tally = convert("toolalpaca", "toolalpaca_real.json")
+    assert tally.read == 7 and tally.rejected == 2  # the two whose gold no certain repair reads
+    nager, tree, aviation, doubled, python_dict = records
+    tools = {t["function"]["name"]: t["function"] for t in tree["tools"]}
+    assert list(tools) == ["CountryCountryInfo", "tree_post", "getDetails"]  # named by Function_Projection
+    assert tools["tree_post"]["parameters"] == {"type": "object", "properties": {
+        "label": {"type": "string"}, "children": {"type": "array", "items": {"type": "object"}}}, "required": ["label"]}
+    assert nager["meta"]["schema_notes"] == ["$ref cycle through #/components/schemas/Node cut to a generic object"]
+    airport = aviation["tools"][0]["function"]
+    assert airport["name"] == "airports_get"  # no operationId: the projection names it
+    assert airport["parameters"]["properties"] == {"apt": {"type": "string", "description": "FAA or ICAO id"},
+                                                   "group": {},  # a $ref to nothing: untyped
+                                                   "limit": {"type": "integer", "default": 10, "description": "How many."}}
+    assert aviation["gold"] == [[{"name": "airports_get", "arguments": {"apt": "AVL", "group": 1}}]]
+    assert doubled["gold"] == [[{"name": "latest_get", "arguments": {"base": "USD", "symbols": ["EUR", "GBP"]}}]]
+    assert doubled["meta"]["gold_repaired"] == "Action_Input: a key written twice read once"
+    assert python_dict["gold"] == [[{"name": "latest_get", "arguments": {"base": "USD", "symbols": "JPY"}}]]
+    assert python_dict["meta"]["gold_repaired"] == "Action_Input: read as a Python dict literal"
+    assert any("duplicate key 'base'" in example for examples in tally.examples.values() for example in examples)
+    assert tally.notes["toolalpaca schema: unresolved $ref #/components/schemas/Group left untyped"] == 1
+    assert tally.notes["gold Action_Input not valid JSON, repaired: a key written twice read once"] == 1
+
+
+@pytest.mark.parametrize("line, reason", [('{"a": NaN}', "not a finite number"), ('{"a": 1, "a": 2}', "duplicate key 'a'")])
+def test_nan_and_repeated_keys_rejected_at_convert_time_with_file_and_line(tmp_path, line, reason):
+    good = {"messages": [{"role": "user", "content": "hi"}]}
+    bad = {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"type": "function", "function": {"name": "f", "arguments": line}}]}]}
+    jsonl = tmp_path / "data.jsonl"
+    jsonl.write_text(json.dumps(good) + "\n\n" + json.dumps(bad) + "\n")
+    with pytest.raises(RecordError, match=rf"data\.jsonl:3: field messages\[1\]\.tool_calls\[0\]\.function\.arguments: .*{reason}"):
+        list(FORMATS["openai"](jsonl, ConvertTally(), True))
+    # in the file itself (not a JSON string): a JSON list names the item's line
+    listed = tmp_path / "data.json"
+    listed.write_text("[\n" + json.dumps(good) + ",\n" + json.dumps(bad).replace(json.dumps(line), line) + "\n]\n")
+    tally = ConvertTally()
+    assert len(list(FORMATS["openai"](listed, tally, False))) == 1
+    (example,), = tally.examples.values()
+    assert example.startswith(f"{listed}:3 (index 1)") and reason in example

@@ -16,34 +16,20 @@ The Alpaca instruction goes to ``meta.instruction``: it describes a call syntax 
 from __future__ import annotations
 
 import ast
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..calls import parse_calls
 from ..jsonl import Tally
-from .common import assistant_message, build_one, case_id, fail, load_json_list, tool_message
+from .common import assistant_message, build_one, case_id, fail, item_or_fail, iter_items, parse_json, tool_message
+from .schema import parameters_schema
 
 LINE_KINDS = ("User:", "AI:", "API-Request:", "Generate API Request:", "Generate AI Response:")
 HISTORY_CALL = re.compile(r"API-Request:\s*(\[.*?\]|\w[\w.]*\(.*?\))->(.*)\Z", re.DOTALL)
-TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "list": "array", "dict": "object"}
-
-
-def _schema(parameters: Any, field: str) -> dict[str, Any]:
-    if not isinstance(parameters, dict):
-        fail("parameters must be an object", field)
-    properties = {}
-    for name, spec in parameters.items():
-        spec = spec if isinstance(spec, dict) else {}
-        properties[name] = {"type": TYPES.get(str(spec.get("type", "str")).lower(), "string"),
-                            "description": spec.get("description", "")}
-    return {"type": "object", "properties": properties}
-
-
 def _tool(name: str, description: str, parameters: Any, field: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description or "",
-                                             "parameters": _schema(parameters or {}, field)}}
+                                             "parameters": parameters_schema(parameters or {}, field)}}
 
 
 BARE_CALL = re.compile(r"\s*\[?\s*([\w.]+)\((.*)\)\s*\]?\s*\Z", re.DOTALL)
@@ -121,10 +107,7 @@ def convert_sample(item: Any, record_id: str) -> dict[str, Any]:
     flags: set[str] = set()
     for segment in _segments(item["input"]):
         if segment.startswith("{"):
-            try:
-                api = json.loads(segment)
-            except json.JSONDecodeError as exc:
-                fail(f"an API description is not valid JSON ({exc.msg})", "input")
+            api = parse_json(segment, "input", "an API description")
             if not isinstance(api, dict) or not api.get("apiCode"):
                 fail("an API description needs an apiCode", "input")
             tools[api["apiCode"]] = _tool(api["apiCode"], api.get("description", ""), api.get("parameters"), "input")
@@ -161,7 +144,7 @@ def convert_sample(item: Any, record_id: str) -> dict[str, Any]:
 
 
 def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
-    for index, item in enumerate(load_json_list(path)):
-        record = build_one(tally, strict, f"{path}:index {index}", lambda: convert_sample(item, case_id("apibank", path, index)))
+    for index, (where, item) in enumerate(iter_items(path)):
+        record = build_one(tally, strict, where, lambda: convert_sample(item_or_fail(item), case_id("apibank", path, index)))
         if record is not None:
             yield record

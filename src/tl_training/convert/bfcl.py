@@ -8,7 +8,8 @@ Gold: the ground truth lists the calls of one answer (any order for parallel), e
 acceptable values: one non-empty value -> that literal, otherwise ``{"any_of": [...]}`` with BFCL's ""
 ("may be left out") as null.  Irrelevance categories have no ground truth: gold ``[[]]`` (no call).
 Parameter types follow BFCL's own GORILLA_TO_OPENAPI table (dict -> object, float -> number, tuple ->
-array, any -> string, Java/JavaScript names likewise), copied here so that no bfcl_eval module is imported.
+array, any -> string, Java/JavaScript names likewise), which the shared schema normaliser (``schema.py``)
+holds, so that no bfcl_eval module is imported.
 Multi-turn categories (``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``,
 ``multi_turn_long_context``) become episodes for ``eval/multiturn.py``, not single-call cases: ``messages``
 hold the first user turn, ``tools`` the function docs of the involved classes (``multi_turn_func_doc/``)
@@ -21,7 +22,6 @@ Memory, web-search and relevance categories are not call cases: a clear error.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,15 +29,8 @@ from typing import Any, Iterator
 from ..cli import UserError
 from ..jsonl import Tally
 from .common import build_one, fail, item_or_fail, iter_items
+from .schema import openai_tool
 
-TYPE_TO_JSON_SCHEMA = {
-    "integer": "integer", "number": "number", "float": "number", "string": "string", "boolean": "boolean",
-    "bool": "boolean", "array": "array", "list": "array", "dict": "object", "object": "object",
-    "tuple": "array", "any": "string", "byte": "integer", "short": "integer", "long": "integer",
-    "double": "number", "char": "string", "ArrayList": "array", "Array": "array", "HashMap": "object",
-    "Hashtable": "object", "Queue": "array", "Stack": "array", "Any": "string", "String": "string",
-    "Bigint": "integer", "Boolean": "boolean", "": "string",
-}
 NO_GOLD = ("irrelevance", "live_irrelevance")
 MULTI_TURN = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
 FUNC_DOC_FILES = {  # BFCL's MULTI_TURN_FUNC_DOC_FILE_MAPPING for the multi-turn classes
@@ -81,27 +74,10 @@ def category_of(path: Path) -> str:
     return re.sub(r"^BFCL_v\d+_", "", path.stem)
 
 
-def json_schema(schema: Any) -> Any:
-    """A BFCL parameter schema with its python-ish type names mapped to JSON schema types."""
-    if not isinstance(schema, dict):
-        return schema
-    result = dict(schema)
-    if isinstance(schema.get("type"), str):
-        result["type"] = TYPE_TO_JSON_SCHEMA.get(schema["type"], schema["type"])
-    if isinstance(schema.get("properties"), dict):
-        result["properties"] = {k: json_schema(v) for k, v in schema["properties"].items()}
-    for key in ("items", "additionalProperties"):
-        if isinstance(schema.get(key), dict):
-            result[key] = json_schema(schema[key])
-    return result
-
-
 def _tool(spec: Any, field: str) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         fail("a function spec needs a name", field)
-    parameters = json_schema(spec.get("parameters") or {"type": "dict", "properties": {}})
-    return {"type": "function", "function": {"name": spec["name"], "description": spec.get("description", ""),
-                                             "parameters": parameters}}
+    return openai_tool(spec, field)
 
 
 MAX_ALTERNATIVES = 256

@@ -29,6 +29,8 @@ def _queries_of(item: Any) -> list[str]:
         return []
     if isinstance(item.get("query"), str):  # ToolEyes raw, ToolBench instructions
         return [item["query"]]
+    if isinstance(item.get("query"), list):  # xLAM-layout benchmarks: the query is a conversation
+        return _queries_of({"messages": item["query"]})
     if isinstance(item.get("Instructions"), list):  # ToolAlpaca
         return [q for q in item["Instructions"] if isinstance(q, str)]
     for key in ("conversations", "messages"):  # RoTBench/ToolEyes, ShareGPT, paper, canonical, OpenAI

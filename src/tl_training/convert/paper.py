@@ -9,23 +9,20 @@ Ids: the source id, else ``paper/<file stem>/<index>``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..jsonl import Tally
 from .common import (assistant_message, build_one, case_id, fail, item_or_fail, iter_items, last_call_name,
-                     openai_tool, parse_json_arguments, tool_message)
+                     parse_json, parse_json_arguments, tool_message)
+from .schema import openai_tool
 
 
 def _tools(system: Any) -> list[dict[str, Any]]:
     field = "conversations[0].content"
     if not isinstance(system, dict) or system.get("role") != "system":
         fail("the first message must be the system message holding the tool list", "conversations[0]")
-    try:
-        specs = json.loads(system.get("content") or "")
-    except json.JSONDecodeError as exc:
-        fail(f"the system message must be a JSON list of tools ({exc.msg})", field)
+    specs = parse_json(system.get("content") or "", field, "the system message's tool list")
     if not isinstance(specs, list):
         fail("the system message must be a JSON list of tools", field)
     return [openai_tool(spec, f"{field}[{i}]") for i, spec in enumerate(specs)]

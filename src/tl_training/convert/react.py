@@ -12,12 +12,12 @@ a renderer writing another call syntax can leave it out (``render/layout.py``).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from ..calls import parse_calls
-from .common import assistant_message, fail, last_call_name, openai_tool, tool_message
+from .common import assistant_message, cut_value, fail, last_call_name, tool_message
+from .schema import openai_tool
 
 TOOLS_MARKER = re.compile(r"the following tools:\s*", re.IGNORECASE)
 ACTION_LINE = re.compile(r"^\s*Action\s*:", re.MULTILINE)
@@ -32,14 +32,10 @@ def split_system(text: str, field: str) -> tuple[str, list[dict[str, Any]]]:
     start = text.find("[", marker.end()) if marker else -1
     if start < 0:
         fail("no tool list after 'the following tools:' in the system text", field)
-    try:
-        specs, end = json.JSONDecoder().raw_decode(text, start)
-    except json.JSONDecodeError as exc:
-        fail(f"the tool list in the system text is not valid JSON ({exc.msg})", field)
+    specs, rest = cut_value(text, start, field, "the tool list in the system text")
     if not isinstance(specs, list):
         fail("the tool list in the system text must be a JSON list", field)
-    tools = [openai_tool(spec, f"{field}.tools[{i}]") for i, spec in enumerate(specs)]
-    return (text[:start].rstrip() + "\n\n" + text[end:].lstrip()).strip(), tools
+    return rest, [openai_tool(spec, f"{field}.tools[{i}]") for i, spec in enumerate(specs)]
 
 
 def thought_of(text: str) -> str:

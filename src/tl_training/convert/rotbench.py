@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from ..jsonl import Tally
 from ..record import RecordError
-from .common import build_one, fail, item_or_fail, iter_items, load_json_list, note, reason_of, reject
+from .common import build_one, fail, item_or_fail, iter_items, note, reason_of, reject
 from .react import INSTRUCTION_META, convert_conversation, parse_turn
 
 FREE_TEXT_TOOLS = ("finish", "ask_to_user")
@@ -72,9 +72,9 @@ def _file_key(path: Path) -> str:
 
 
 def convert_eval_file(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
-    for index, item in enumerate(load_json_list(path)):
-        record = build_one(tally, strict, f"{path}:index {index}",
-                           lambda: convert_case(item, f"rotbench/{_file_key(path)}/{index}"))
+    for index, (where, item) in enumerate(iter_items(path)):
+        record = build_one(tally, strict, where,
+                           lambda: convert_case(item_or_fail(item), f"rotbench/{_file_key(path)}/{index}"))
         if record is not None:
             yield record
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..jsonl import Tally
-from .common import (assistant_message, build_one, fail, load_json, note, openai_tool,
-                     parse_json_arguments, tool_message)
+from .common import assistant_message, build_one, fail, load_json, note, parse_json_arguments, tool_message
+from .schema import openai_tool
 
 
 def _message(message: Any, field: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..jsonl import Tally
-from .common import build_one, fail, load_json_list, openai_tool
+from .common import build_one, fail, iter_items, item_or_fail, load_json_list
+from .schema import openai_tool
 from .react import INSTRUCTION_META, convert_conversation
 
 PROCESSED = "scenario_data_zero_processed.json"
@@ -42,12 +43,11 @@ def _from_raw(item: Any, record_id: str, schemas: Path) -> dict[str, Any]:
 def convert(path: Path, tally: Tally, strict: bool) -> Iterator[dict[str, Any]]:
     if path.is_dir():
         path = path / PROCESSED
-    items = load_json_list(path)
     schemas = path.parent / "tool_schemas"
-    for index, item in enumerate(items):
+    for index, (where, item) in enumerate(iter_items(path)):
         record_id = f"tooleyes/{path.stem}/{index}"
         raw = isinstance(item, dict) and "conversations" not in item
-        record = build_one(tally, strict, f"{path}:index {index}",
-                           lambda: _from_raw(item, record_id, schemas) if raw else _from_processed(item, record_id))
+        record = build_one(tally, strict, where, lambda: _from_raw(item, record_id, schemas) if raw
+                           else _from_processed(item_or_fail(item), record_id))
         if record is not None:
             yield record
