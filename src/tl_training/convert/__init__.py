@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..jsonl import Tally
-from . import apibank, bfcl, glaive, openai, paper, rotbench, toolalpaca, toolbench, tooleyes
+from . import (apibank, apigen_mt, bfcl, glaive, glaive_v2, hermes, openai, paper, rotbench, toolace, toolalpaca,
+               toolbench, tooleyes, when2call, xlam)
 
 Converter = Callable[[Path, Tally, bool], Iterator[dict[str, Any]]]
 
@@ -25,4 +26,10 @@ FORMATS: dict[str, Converter] = {
     "toolalpaca": toolalpaca.convert,
     "bfcl": bfcl.convert,
     "openai": openai.convert,
+    "xlam": xlam.convert,
+    "apigen_mt": apigen_mt.convert,
+    "hermes": hermes.convert,
+    "toolace": toolace.convert,
+    "when2call": when2call.convert,
+    "glaive_v2": glaive_v2.convert,
 }

@@ -8,7 +8,8 @@
   ``rotbench:third_turn`` (or ``third_turn_<level>``) for Third_Turn.
 - ``toolalpaca:simulated`` / ``toolalpaca:real``: the first golden step of each instruction.
 - ``NAME:path/to/file.json``: any file the ``NAME`` converter reads; ``openai:cases.jsonl`` reads
-  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``.
+  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``;
+  ``xlam:apibank_l2.json`` a benchmark redistributed in the xLAM layout (Hammer's API-Bank, Seal-Tools).
 
 Files other than BFCL's come from ``--data-dir``, laid out like ``../shared/data`` (its README lists the
 sources).  Case ids are the converters' (``<format>/<file stem>/<index>``); two benchmarks may share ids
@@ -33,7 +34,7 @@ DATA_FILES = {  # NAME -> SPLIT -> path relative to --data-dir
     },
     "toolalpaca": {"simulated": "toolalpaca/eval_simulated.json", "real": "toolalpaca/eval_real.json"},
 }
-FILE_ONLY = ("openai",)  # converters whose benchmarks are files the user names, with no built-in splits
+FILE_ONLY = ("openai", "xlam")  # converters whose benchmarks are files the user names, with no built-in splits
 NAMES = ("bfcl", *DATA_FILES, *FILE_ONLY)
 
 
