@@ -199,7 +199,19 @@ def run_eval(args: argparse.Namespace) -> int:
     }
     all_scores = {}
     used_keys = set()
+    by_name = {b.name: b for b in benchmarks}
     for name, benchmark_cases in cases.items():
+        if by_name[name].scorer:  # ToolEyes, GSM8K, IFEval: their own module scores them, in their own section
+            from .benchmarks import own_module
+            from .outputs import Outputs
+
+            outputs = Outputs(name, out_dir, args, state, predictions, syntax)
+            module = own_module(by_name[name].format)
+            figures = module.run(by_name[name], benchmark_cases, outputs, out_dir)
+            figures["rejected_by_converter"] = {"count": tallies[name].rejected, "reasons": dict(tallies[name].reasons)}
+            results.setdefault(module.SECTION, {})[name] = figures
+            used_keys |= outputs.used
+            continue
         if name in multi_turn:
             from .multiturn import run_benchmark
 
@@ -243,6 +255,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
         with open(out_dir / "report.md", "a", encoding="utf-8") as report:
             report.write("\n".join(report_lines(results["multi_turn"])) + "\n")
+    from .report import section_modules
+
+    for module in section_modules():
+        if module.SECTION in results:
+            with open(out_dir / "report.md", "a", encoding="utf-8") as report:
+                report.write("\n".join(module.report_lines(results[module.SECTION], out_dir)) + "\n")
     print(f"wrote {out_dir}/results.json, report.md, metrics.png, error_categories.png ({results['wall_seconds']} s)")
     return 0
 

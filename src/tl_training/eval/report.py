@@ -52,6 +52,35 @@ def main_table(results: dict[str, Any]) -> list[str]:
                    "format errors", "gold-name margin (nats)", "irrelevance"], rows)
 
 
+def _prf(figures: dict[str, Any], kind: str) -> str:
+    prf = figures["precision_recall"][kind]
+    return f'{prf["P"]} / {prf["R"]} / {prf["F1"]}'
+
+
+def benchmark_figure_lines(results: dict[str, Any]) -> list[str]:
+    """Tool-name and parameter P / R / F1 of every benchmark, and ACEBench's own accuracy where it applies."""
+    scored = {name: f for name, f in results["benchmarks"].items() if "precision_recall" in f}
+    lines = []
+    if scored:
+        lines += ["", "Tool-name and parameter precision / recall / F1 (%), counted as Hammer's evaluation does "
+                  "(the figures xLAM-format sets are reported with; docs/eval.md):", ""]
+        lines += _table(["benchmark", "tool name P / R / F1", "parameter P / R / F1"],
+                        [[name, _prf(f, "tool_name"), _prf(f, "parameter")] for name, f in scored.items()])
+    official = {name: f["acebench"] for name, f in results["benchmarks"].items() if "acebench" in f}
+    if official:
+        lines += ["", "ACEBench's own accuracy (%), by its published rules (docs/eval.md):", ""]
+        lines += _table(["benchmark", "cases", "accuracy", "process accuracy"],
+                        [[name, a["cases"], a["accuracy"], a.get("process_accuracy", "-")] for name, a in official.items()])
+    return lines
+
+
+def section_modules() -> list:
+    """The eval modules whose benchmarks have a section of their own in results.json (``SECTION``)."""
+    from . import general, tooleyes
+
+    return [tooleyes, general]
+
+
 def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[CaseScore]]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -70,6 +99,7 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
               "the gold-name margin is log p(gold tool name) minus log p(best other candidate), teacher-forced "
               "(mean over the cases where it is defined, and the share where the gold name ranks first).", ""]
     lines += main_table(results)
+    lines += benchmark_figure_lines(results)
     lines += [""] + [f"![{c.stem}]({c.name})" for c in charts]
     for name, figures in results["benchmarks"].items():
         lines += ["", f"## {name}", ""]
@@ -159,4 +189,21 @@ def compare_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
             f = results["benchmarks"].get(name)
             row.append(f'{f["TS"]} / {f["PI"]} / {f["CF"]}' if f else "-")
         rows.append(row)
-    return "\n".join(_table(header, rows)) + "\n"
+    lines = _table(header, rows) + _compare_figures(runs, benchmarks)
+    for module in section_modules():
+        lines += module.compare_lines(runs)
+    return "\n".join(lines) + "\n"
+
+
+def _compare_figures(runs: list[tuple[str, dict[str, Any]]], benchmarks: list[str]) -> list[str]:
+    """Tool-name / parameter F1 and ACEBench's accuracy of each run, for the benchmarks that have them."""
+    lines = []
+    for title, has, cell in (
+            ("tool-name F1 / parameter F1 (%)", lambda f: "precision_recall" in f,
+             lambda f: f'{f["precision_recall"]["tool_name"]["F1"]} / {f["precision_recall"]["parameter"]["F1"]}'),
+            ("ACEBench's own accuracy (%)", lambda f: "acebench" in f, lambda f: str(f["acebench"]["accuracy"]))):
+        rows = [[name] + [cell(f) if (f := results["benchmarks"].get(name)) and has(f) else "-" for _, results in runs]
+                for name in benchmarks if any(has(r["benchmarks"].get(name) or {}) for _, r in runs)]
+        if rows:
+            lines += ["", title, ""] + _table(["benchmark"] + [label for label, _ in runs], rows)
+    return lines
