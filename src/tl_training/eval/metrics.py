@@ -19,6 +19,8 @@ Rules per benchmark (``Rules``):
   ``,./-_*^`` removed, lower case, ``'`` -> ``"``), as the official ``ast_checker`` does; an integer
   parameter given a float fails, as there.
 - A gold answer ``[]`` (BFCL irrelevance) is met by a turn with no call: all three levels pass.
+- ACEBench (``acebench=True``): each case also gets ACEBench's own verdict (``acebench.official_verdict``),
+  summarised as its accuracy (``acebench.summarize``).
 
 Beside the strict levels, two figures that tell the failure modes apart:
 
@@ -27,6 +29,15 @@ Beside the strict levels, two figures that tell the failure modes apart:
   written badly passes it and fails TS; it never replaces TS.
 - **format errors**: the share of cases the judge puts in ``format_error`` (the output tries to be a call
   and does not parse, or is plain text where a call was expected).
+
+Tool-name and parameter precision / recall / F1 (``precision_recall``), the figures xLAM-format sets
+(API-Bank, Seal-Tools, ToolAlpaca as the Hammer project redistributes them) are reported with, counted over
+the whole benchmark as Hammer's ``evaluation/evaluate.py`` does: a predicted call is a name hit when an
+unused gold call has its name; a predicted argument is a parameter hit when its paired gold call (same
+name, paired one to one for the most hits) has that key and the value satisfies the gold spec; arguments
+whose value is ``""`` are not counted, nor gold arguments that may be left out; output that fails to parse
+counts as one predicted call with no arguments, plain text as none; the gold answer counted is the
+acceptable one with the most hits.  P = hits / predicted, R = hits / gold, F1 their harmonic mean.
 
 The error category of a case comes from ``verdict.judge`` (the shared classifier), never from here.
 """
@@ -39,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from ..calls import called_names, parse_calls
+from .acebench import official_verdict, summarize as summarize_official
 from ..gold import best_pairing, is_optional, map_literals, values_match
 from ..verdict import judge
 
@@ -50,12 +62,13 @@ _BFCL_STRIP = re.compile(r"[ \,\.\/\-\_\*\^]")
 class Rules:
     rotbench: bool = False
     bfcl_strings: bool = False
+    acebench: bool = False
 
 
 def rules_for(benchmark: str) -> Rules:
     """The scoring rules of a benchmark named ``NAME:SPLIT`` (or a bare format name)."""
     name = benchmark.split(":", 1)[0]
-    return Rules(rotbench=name == "rotbench", bfcl_strings=name == "bfcl")
+    return Rules(rotbench=name == "rotbench", bfcl_strings=name == "bfcl", acebench=name == "acebench")
 
 
 @dataclass
@@ -80,6 +93,8 @@ class CaseScore:
     gold: list = field(default_factory=list)
     parse_error: str | None = None
     margin: float | None = None  # gold-name log-probability margin (margin.py), when the model was run
+    match_counts: dict[str, int] = field(default_factory=dict)  # what precision_recall adds up
+    official: dict[str, Any] | None = None  # the benchmark's own verdict, where it has one (ACEBench)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +188,35 @@ def names_match(names: list[str], gold: list[list[dict]], case_tools: list[dict]
     return False
 
 
+def _given(arguments: dict[str, Any]) -> int:
+    return sum(value != "" for value in arguments.values())
+
+
+def _parameter_hits(call: dict, gold: dict, case_tools: list[dict], rules: Rules) -> int:
+    gold_args = gold.get("arguments") or {}
+    types = _param_types(case_tools, gold["name"]) if rules.bfcl_strings else {}
+    return sum(key in gold_args and value != "" and _value_ok(value, gold_args[key], types.get(key, ""), rules)
+               for key, value in call["arguments"].items())
+
+
+def match_counts(calls: list[dict], unparseable: bool, gold: list[list[dict]], case_tools: list[dict],
+                 rules: Rules) -> dict[str, int]:
+    """Predicted, gold and matched calls and arguments of one case (module docstring, precision_recall)."""
+    best: dict[str, int] | None = None
+    for answer in gold:
+        names = sum((Counter(c["name"] for c in calls) & Counter(g["name"] for g in answer)).values())
+        grid = [[_parameter_hits(c, g, case_tools, rules) if c["name"] == g["name"] else -1 for g in answer]
+                for c in calls]
+        params = sum(max(grid[i][j], 0) for i, j in best_pairing(grid)) if calls and answer else 0
+        counts = {"gold_calls": len(answer), "name_hits": names, "param_hits": params,
+                  "gold_params": sum(not is_optional(spec) and spec != "" for g in answer
+                                     for spec in (g.get("arguments") or {}).values())}
+        if best is None or names + params > best["name_hits"] + best["param_hits"]:
+            best = counts
+    return {"predicted_calls": 1 if unparseable else len(calls),
+            "predicted_params": sum(_given(c["arguments"]) for c in calls), **best}
+
+
 def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto",
                rules: Rules | None = None) -> CaseScore:
     """Grade one model turn (raw text) against an evaluation case (a record with ``gold``)."""
@@ -197,6 +241,8 @@ def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto"
         category=verdict.category, reward=verdict.reward, flags=list(verdict.flags), explanation=verdict.explanation,
         scenario=meta.get("scenario") or meta.get("category"),
         prediction=prediction, gold=gold, parse_error=parsed.error,
+        match_counts=match_counts(calls, parsed.error is not None, gold, tools, rules),
+        official=official_verdict(case, prediction, syntax) if rules.acebench else None,
     )
 
 
@@ -205,6 +251,20 @@ def score_case(case: dict, prediction: str, benchmark: str, syntax: str = "auto"
 
 def _pct(count: int, total: int) -> float:
     return round(100.0 * count / total, 2) if total else 0.0
+
+
+def precision_recall(scores: list[CaseScore]) -> dict[str, dict[str, float]]:
+    """Tool-name and parameter P / R / F1 (%) over a benchmark's cases (module docstring)."""
+    total = Counter()
+    for s in scores:
+        total.update(s.match_counts)
+    figures = {}
+    for kind, hit, unit in (("tool_name", "name_hits", "calls"), ("parameter", "param_hits", "params")):
+        hits = total[hit]
+        precision, recall = _pct(hits, total[f"predicted_{unit}"]), _pct(hits, total[f"gold_{unit}"])
+        f1 = round(2 * precision * recall / (precision + recall), 2) if precision + recall else 0.0
+        figures[kind] = {"P": precision, "R": recall, "F1": f1}
+    return figures
 
 
 def summarize(scores: Iterable[CaseScore]) -> dict[str, Any]:
@@ -226,6 +286,9 @@ def summarize(scores: Iterable[CaseScore]) -> dict[str, Any]:
     if no_call_expected:
         result["irrelevance"] = _pct(sum(s.no_call for s in no_call_expected), len(no_call_expected))
     result["unparseable"] = _pct(sum(s.parse_error is not None for s in scores), n)
+    result["precision_recall"] = precision_recall(scores)
+    if any(s.official is not None for s in scores):
+        result["acebench"] = summarize_official([s.official for s in scores if s.official is not None])
     result["categories"] = dict(Counter(s.category for s in scores).most_common())
     by_scenario: dict[str, list[CaseScore]] = defaultdict(list)
     for s in scores:
