@@ -8,7 +8,8 @@
   ``rotbench:third_turn`` (or ``third_turn_<level>``) for Third_Turn.
 - ``toolalpaca:simulated`` / ``toolalpaca:real``: the first golden step of each instruction.
 - ``NAME:path/to/file.json``: any file the ``NAME`` converter reads; ``openai:cases.jsonl`` reads
-  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``.
+  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``;
+  ``xlam:apibank_l2.json`` a benchmark redistributed in the xLAM layout (Hammer's API-Bank, Seal-Tools).
 - ``acebench:<category>``: ACEBench's English ``data_<category>.json`` and its answers (``acebench.py``).
 - ``tooleyes:first_turn`` / ``prefix`` / ``replay``: ToolEyes offline, scored by ``tooleyes.py``.
 - ``gsm8k:test``, ``ifeval:input_data``: the general-task check, scored by ``general.py``.
@@ -41,7 +42,7 @@ DATA_FILES = {  # NAME -> SPLIT -> path relative to --data-dir
     "gsm8k": {"test": "gsm8k/test.jsonl"},
     "ifeval": {"input_data": "ifeval/input_data.jsonl"},
 }
-FILE_ONLY = ("openai",)  # converters whose benchmarks are files the user names, with no built-in splits
+FILE_ONLY = ("openai", "xlam")  # converters whose benchmarks are files the user names, with no built-in splits
 SCORED_APART = {"tooleyes": "tooleyes", "gsm8k": "general", "ifeval": "general"}  # NAME -> module scoring it
 OWN_READERS = {"acebench": "acebench", **SCORED_APART}  # NAME -> eval module reading its files
 NAMES = ("bfcl", *DATA_FILES, *FILE_ONLY, "acebench", "tooleyes")
