@@ -90,6 +90,12 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
         path.write_text("".join(json.dumps(s.as_dict()) + "\n" for s in case_scores), encoding="utf-8")
     charts = write_charts(out_dir, results)
     lines = [f"# Evaluation of {results['model']}", ""]
+    unscored = {name: f["rejected_by_converter"]["count"] for name, f in results["benchmarks"].items()
+                if (f.get("rejected_by_converter") or {}).get("count")}  # fewer cases scored than the benchmark has
+    lines += [f"> **WARNING: {name} scores {results['benchmarks'][name].get('cases', 0)} of its "
+              f"{results['benchmarks'][name].get('cases', 0) + missed} cases: {missed} could not be read and are not "
+              "scored, so its figures do not compare with the whole benchmark's (reasons below).**" for name, missed in unscored.items()]
+    lines += [""] if unscored else []
     lines += [f"- {key}: {results[key]}" for key in ("prompt_format", "date", "wall_seconds") if key in results]
     lines += ["", "## TS / PI / CF (%)", "",
               "TS, PI, CF follow RoTBench's official scorer, which fails every prediction with empty arguments "
