@@ -20,7 +20,9 @@ ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "as
 
 
 def tools_of(raw: Any) -> list[dict[str, Any]]:
-    specs = parse_json(raw, "tools", "tools") if not (isinstance(raw, str) and not raw.strip()) else []
+    if isinstance(raw, str) and not raw.strip():
+        return []
+    specs = parse_json(raw, "tools", "tools")
     if not isinstance(specs, list):
         fail("tools must be a JSON list of function specs", "tools")
     return [openai_tool(spec, f"tools[{i}]") for i, spec in enumerate(specs)]
