@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -31,8 +33,28 @@ def test_missing_default_model_package_says_how_to_install(monkeypatch, tmp_path
         models.resolve_model(models.DEFAULT_MODEL)
 
 
-def test_other_names_pass_through_unchanged():
-    assert models.resolve_model("/some/local/dir") == "/some/local/dir"
+def test_hub_ids_and_local_directories_pass_through_unchanged(tmp_path):
+    assert models.resolve_model("owner/some-model") == "owner/some-model"
+    assert models.resolve_model(str(tmp_path)) == str(tmp_path)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("/some/local/dir", "no such directory"),      # a path that does not exist is not tried on the hub
+    ("smollm2-135", "did you mean smollm2-135m"),  # a near miss of an embedded name
+    ("gpt", "a hub id (owner/name)"),
+])
+def test_names_that_cannot_load_are_refused_at_once(name, message):
+    with pytest.raises(models.ModelNotFound, match=re.escape(message)):
+        models.check_model(name)
+
+
+def test_model_identity_changes_when_the_weights_are_rewritten(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"a")
+    before = models.model_identity(str(tmp_path))
+    (tmp_path / "model.safetensors").write_bytes(b"bb")
+    assert models.model_identity(str(tmp_path)) != before
+    assert models.model_identity("owner/some-model") == {"name": "owner/some-model"}
 
 
 @pytest.mark.slow

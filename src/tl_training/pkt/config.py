@@ -1,14 +1,16 @@
 """The ``sft`` configuration: ``TrainingArguments`` plus the fields of PKT, read from YAML.
 
 A YAML file's keys are the dataclass fields; ``key=value`` overrides on the command line are parsed as
-YAML values (``pkt=false``, ``learning_rate=1e-5``).  Unknown keys are an error, not ignored.
+YAML values (``pkt=false``, ``learning_rate=1e-5``).  Unknown keys are an error, not ignored, and so are
+a boolean that is not true or false and a number out of its range (``check_fields``): ``pkt: maybe``
+would train as PKT and ``w_max: 0`` would silently take every key token out of the loss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
@@ -40,6 +42,68 @@ class PKTConfig(TrainingArguments):
     remove_unused_columns: bool = False
     # Counted so that every run reports its throughput.
     include_num_input_tokens_seen: str | bool = "non_padding"
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a number field, and how an error states them."""
+
+    holds: Callable[[float], bool]
+    text: str
+
+
+def at_least(low: float) -> Range:
+    return Range(lambda v: v >= low, f">= {low:g}")
+
+
+def above(low: float) -> Range:
+    return Range(lambda v: v > low, f"> {low:g}")
+
+
+def within(low: float, high: float, *, high_included: bool = True) -> Range:
+    if high_included:
+        return Range(lambda v: low <= v <= high, f"between {low:g} and {high:g}")
+    return Range(lambda v: low <= v < high, f">= {low:g} and < {high:g}")
+
+
+PKT_BOOLEANS = ("pkt", "strict", "trust_remote_code", "lora", "load_in_4bit")
+PKT_RANGES = {
+    "w_max": at_least(1),  # the upper clip of a key token's weight: below 1 it would weigh keys down, 0 drops them
+    "argument_key_weight": at_least(0), "max_length": at_least(1), "lora_r": at_least(1), "lora_alpha": above(0),
+    "lora_dropout": within(0, 1, high_included=False),
+}
+
+
+def check_fields(config: Any, booleans: Iterable[str], ranges: dict[str, Range]) -> None:
+    """A boolean field holds true or false and a number field a number in its range (None: not set);
+    otherwise a ValueError names the field, what it takes and what it got."""
+    for name in booleans:
+        value = getattr(config, name)
+        if not isinstance(value, bool):
+            raise ValueError(f"field {name}: true or false, got {value!r}")
+    for name, valid in ranges.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not valid.holds(value):
+            raise ValueError(f"field {name}: must be {valid.text}, got {value!r}")
+
+
+def resume_checkpoint(config) -> str | bool | None:
+    """What ``resume_from_checkpoint`` asks for (``true``/``last``: the newest checkpoint-N in output_dir, the
+    Trainer's rule), checked before anything loads: the trainers find a missing one only after loading the
+    model.  Shared by sft and rl."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    resume = config.resume_from_checkpoint
+    resume = True if isinstance(resume, str) and resume.lower() in ("true", "last") else resume
+    output_dir = Path(config.output_dir)
+    if resume is True and not (output_dir.is_dir() and get_last_checkpoint(str(output_dir))):
+        raise ValueError(f"field resume_from_checkpoint: true resumes the newest checkpoint-N in output_dir "
+                         f"{output_dir}, which holds no checkpoint (leave the field out to start afresh)")
+    if isinstance(resume, str) and not Path(resume).is_dir():
+        raise ValueError(f"field resume_from_checkpoint: {resume}: no such checkpoint directory")
+    return resume
 
 
 def layout_of(config):
@@ -103,6 +167,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> PKTConfig
     if config.prompt_format not in ("chat", "paper"):
         raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
     layout_of(config)
+    check_fields(config, PKT_BOOLEANS, PKT_RANGES)
     if not config.train_files:
         raise ValueError("train_files is required (one or more JSONL record files)")
     return config

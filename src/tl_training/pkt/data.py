@@ -7,12 +7,17 @@ all: half a call would teach the model to stop mid-call, so the kept sequence tr
 a per-turn sample of at most ``max_length`` tokens would (the authors' layout).  A record whose trained
 turns are all cut is rejected and counted, never trained on silently; one that loses only some of them
 is counted as truncated.
+
+A huge record (a tool message of megabytes) is never tokenized whole: with ``max_length`` set, only a
+prefix of the rendered text that surely holds the first ``max_length`` tokens is (``bounded_tokens``),
+so it costs what a record of that size costs, and is kept truncated or rejected by the rules above.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 from ..jsonl import Tally
@@ -29,6 +34,7 @@ class Encoded:
     offsets: list[tuple[int, int]]
     weights: TokenWeights
     turn_tokens: list[tuple[int, int]]  # each trained turn's tokens, as a range of indices
+    complete: bool = True  # False: ``text`` is a prefix of the rendered record (``bounded_tokens``)
 
 
 def truncated_weights(encoded: Encoded, max_length: int) -> list[float]:
@@ -39,6 +45,30 @@ def truncated_weights(encoded: Encoded, max_length: int) -> list[float]:
             weights[start:] = [0.0] * (len(weights) - start)
             break  # the turns after it lie beyond max_length too
     return weights
+
+
+PREFIX_SLACK = 64  # tokens past max_length in a tokenized prefix, so that where it was cut cannot change the kept ones
+
+
+@lru_cache(maxsize=8)
+def longest_token(tokenizer) -> int:
+    """The most characters one token can cover: the length of the longest token in the vocabulary (byte-level
+    vocabularies spell a byte per character, so a token covers at most as many characters as it has)."""
+    return max(map(len, tokenizer.get_vocab()))
+
+
+def bounded_tokens(tokenizer, text: str, max_length: int | None) -> tuple[str, list[int], list[tuple[int, int]]]:
+    """(the text tokenized, its ids, offsets): the whole text, or, when it is longer than ``max_length``
+    tokens could cover, a prefix that holds ``max_length`` tokens and ``PREFIX_SLACK`` more.  A tokenizer
+    whose normalizer drops characters could cover more per token; then the prefix holds too few, and the
+    whole text is tokenized after all."""
+    budget = (max_length + PREFIX_SLACK) * longest_token(tokenizer) if max_length is not None else len(text)
+    if len(text) > budget:
+        ids, offsets = tokenize_with_offsets(tokenizer, text[:budget])
+        if len(ids) >= max_length + PREFIX_SLACK:
+            return text[:budget], ids, offsets
+    ids, offsets = tokenize_with_offsets(tokenizer, text)
+    return text, ids, offsets
 
 
 def _argument_key_spans(text: str, args_span: tuple[int, int], arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
@@ -60,10 +90,14 @@ def encode_record(
     pkt: bool = True,
     w_max: float = 9.0,
     argument_key_weight: float = 0.0,
+    max_length: int | None = None,
 ) -> Encoded:
-    """Render, tokenize and weigh one record (raises RecordError / ValueError on a record it cannot render)."""
+    """Render, tokenize and weigh one record (raises RecordError / ValueError on a record it cannot render).
+
+    With ``max_length``, a text far longer than that is tokenized only as far as ``bounded_tokens`` needs:
+    ``Encoded.text`` is then that prefix, and the spans past it cover no token."""
     rendered = renderer.render(record)
-    ids, offsets = tokenize_with_offsets(tokenizer, rendered.text)
+    text, ids, offsets = bounded_tokens(tokenizer, rendered.text, max_length)
     calls = []
     for turn in rendered.turns:
         if not turn.trained:
@@ -77,7 +111,7 @@ def encode_record(
             calls.append(CallKeys(span, call.name_span[0], call.name, argument_spans))
     candidates = [t["function"]["name"] for t in renderer.candidate_tools(record)]
     weights = token_weights(
-        offsets, len(rendered.text), [t.span for t in rendered.turns if t.trained], calls,
+        offsets, len(text), [t.span for t in rendered.turns if t.trained], calls,
         candidates, pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight,
     )
     turn_tokens = []
@@ -85,7 +119,7 @@ def encode_record(
         covering = tokens_covering(offsets, *turn.span) if turn.trained else []
         if covering:
             turn_tokens.append((covering[0], covering[-1] + 1))
-    return Encoded(rendered.text, ids, offsets, weights, turn_tokens)
+    return Encoded(text, ids, offsets, weights, turn_tokens, complete=len(text) == len(rendered.text))
 
 
 def build_features(
@@ -104,18 +138,20 @@ def build_features(
     features, truncated = [], 0
     for record in records:
         try:
-            encoded = encode_record(record, renderer, tokenizer, pkt=pkt, w_max=w_max, argument_key_weight=argument_key_weight)
+            encoded = encode_record(record, renderer, tokenizer, pkt=pkt, w_max=w_max,
+                                    argument_key_weight=argument_key_weight, max_length=max_length)
         except (RecordError, ValueError) as exc:
             tally.reject(f"cannot render: {type(exc).__name__}", f"{record.get('id')}: {exc}")
             continue
         ids, weights = encoded.input_ids, encoded.weights.weights
-        if not any(weights):
+        if not any(weights) and encoded.complete:
             tally.reject("no trained assistant turn", str(record.get("id")))
             continue
         if max_length is not None and len(ids) > max_length:
             weights = truncated_weights(encoded, max_length)
             if not any(weights):
-                tally.reject(f"no trained turn ends within max_length={max_length}", f"{record.get('id')}: {len(ids)} tokens")
+                size = f"{len(ids)} tokens" if encoded.complete else f"over {len(ids)} tokens (not all tokenized)"
+                tally.reject(f"no trained turn ends within max_length={max_length}", f"{record.get('id')}: {size}")
                 continue
             ids = ids[:max_length]
             truncated += 1

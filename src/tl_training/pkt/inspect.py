@@ -1,14 +1,19 @@
 """``tl-training inspect RECORDS.jsonl --tokenizer T``: one rendered sample as training sees it.
 
-Untrained tokens are dimmed, trained ones plain, key tokens highlighted with their weight.  ``--json``
-lists every token as ``{"token", "text", "trained", "key", "weight"}``; the ``text`` pieces concatenate
-to the rendered text exactly (see ``weights.display_boundaries``).
+Untrained tokens are dimmed, trained ones plain, key tokens highlighted with their weight; without a
+terminal (or with ``NO_COLOR`` set) no colour codes are written: key tokens are marked ``«key»[weight]``.
+``--json`` lists every token as ``{"token", "text", "trained", "key", "weight"}``; the ``text`` pieces
+concatenate to the rendered text exactly (see ``weights.display_boundaries``).  A record is shown up to
+``--max-length`` tokens, where sft cuts it; a huge one is tokenized only that far.
 """
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
+import os
+import sys
 from itertools import islice
 
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
@@ -16,11 +21,27 @@ from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 DIM, KEY, WEIGHT, RESET = "\x1b[2m", "\x1b[1;30;43m", "\x1b[35m", "\x1b[0m"
 
 
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("inspect", help="show a rendered sample: trained tokens, key tokens, weights")
     parser.add_argument("records", help="JSONL record file")
     parser.add_argument("--tokenizer", required=True, help="local path, hub id, or 'smollm2-135m'")
-    parser.add_argument("--index", type=int, default=0, help="which record (0-based line among records)")
+    parser.add_argument("--index", type=non_negative, default=0, help="which record (0-based line among records)")
+    parser.add_argument("--max-length", type=positive, default=2048,
+                        help="tokens shown, as sft's max_length keeps them (default 2048, sft's default)")
     parser.add_argument("--prompt-format", default="chat", choices=["chat", "paper"])
     parser.add_argument("--instruction", default="auto", choices=INSTRUCTION_CHOICES,
                         help="the source's own system instruction (as the sft field)")
@@ -43,6 +64,22 @@ def token_rows(encoded, tokenizer) -> list[dict]:
          "trained": w.trained[i], "key": w.key[i], "weight": w.weights[i]}
         for i, (token_id, (s, e)) in enumerate(zip(encoded.input_ids, pieces))
     ]
+
+
+def wants_colour() -> bool:
+    """Colour codes for a terminal only, and not when the user set NO_COLOR (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def plain_view(rows: list[dict]) -> str:
+    """The view without colour: key tokens between « » with their weight, other weights in brackets."""
+    out = []
+    for row in rows:
+        if row["key"]:
+            out.append(f"«{row['text']}»[{row['weight']:g}]")
+        else:
+            out.append(row["text"] if row["weight"] in (0, 1) else f"{row['text']}[{row['weight']:g}]")
+    return "".join(out)
 
 
 def ansi_view(rows: list[dict]) -> str:
@@ -71,32 +108,39 @@ def html_view(rows: list[dict], title: str) -> str:
 
 def run(args) -> int:
     from ..cli import UserError
-    from ..jsonl import read_records
+    from ..jsonl import read_records, reading_notice, refuse_overwriting, write_text_atomic
     from ..models import ModelNotFound, load_tokenizer
     from ..record import RecordError
     from ..render import Layout, get_renderer
     from .data import encode_record
 
+    refuse_overwriting([("RECORDS", args.records)], [("--html", args.html)])
     try:
         tokenizer = load_tokenizer(args.tokenizer, trust_remote_code=args.trust_remote_code)
+    except ModelNotFound as exc:
+        raise UserError(f"--tokenizer: {exc}") from None
+    try:
+        reading_notice(args.records, "inspect")
         record = next(islice(read_records(args.records), args.index, None), None)
         if record is None:
             raise UserError(f"{args.records} has no record at index {args.index}")
         encoded = encode_record(
             record, get_renderer(args.prompt_format, tokenizer, Layout(args.instruction, args.thoughts)), tokenizer,
-            w_max=args.w_max, argument_key_weight=args.argument_key_weight,
+            w_max=args.w_max, argument_key_weight=args.argument_key_weight, max_length=args.max_length,
         )
-    except (ModelNotFound, RecordError, OSError, ValueError) as exc:
+    except (RecordError, OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
     rows = token_rows(encoded, tokenizer)
+    shown = rows[:args.max_length]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(shown, ensure_ascii=False))
     else:
-        print(ansi_view(rows))
-        keys = [f"{r['text']!r}x{r['weight']:g}" for r in rows if r["key"]]
-        print(f"\n{record['id']}: {len(rows)} tokens, {sum(r['trained'] for r in rows)} trained, "
+        print(ansi_view(shown) if wants_colour() else plain_view(shown))
+        keys = [f"{r['text']!r}x{r['weight']:g}" for r in shown if r["key"]]
+        extent = f"first {len(shown)} tokens of {len(rows)}{'' if encoded.complete else '+'} (--max-length)" \
+            if len(shown) < len(rows) else f"{len(rows)} tokens"
+        print(f"\n{record['id']}: {extent}, {sum(r['trained'] for r in shown)} trained, "
               f"{len(keys)} key: {', '.join(keys) or '-'}")
     if args.html:
-        with open(args.html, "w", encoding="utf-8") as handle:
-            handle.write(html_view(rows, record["id"]))
+        write_text_atomic(args.html, html_view(shown, record["id"]))
     return 0

@@ -32,18 +32,25 @@ def run(args) -> int:
     import os
 
     from ..cli import UserError
-    from ..models import ModelNotFound, load_tokenizer
+    from ..jsonl import write_text_atomic
+    from ..models import ModelNotFound, check_model, load_tokenizer
     from ..record import RecordError
     from ..render import get_renderer
     from ..verdict import RewardTable
-    from ..pkt.config import layout_of
+    from ..pkt.config import layout_of, resume_checkpoint
     from .config import load_config
 
+    where = f"config {args.config}" if args.config else "config"
     try:
         config = load_config(args.config, args.overrides)
         rewards = RewardTable.from_yaml(config.reward_table) if config.reward_table else None
+        resume_checkpoint(config)
     except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"config: {exc}") from None
+        raise UserError(f"{where}: {exc}") from None
+    try:
+        check_model(config.model)
+    except ModelNotFound as exc:
+        raise UserError(f"{where}: field model: {exc}") from None
     main = int(os.environ.get("RANK", "0")) == 0
     try:
         tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
@@ -69,6 +76,6 @@ def run(args) -> int:
     if main:
         report = {"algorithm": config.algorithm, "records": tally.as_dict(), "prompts": len(prompts),
                   "steps": config.steps, "seconds": round(seconds, 1), "log": history}
-        Path(config.output_dir, "rl_report.json").write_text(json.dumps(report, indent=2))
+        write_text_atomic(Path(config.output_dir, "rl_report.json"), json.dumps(report, indent=2))
         print(f"{config.algorithm}: {config.steps} steps in {seconds:.0f} s; saved to {config.output_dir}")
     return 0

@@ -1,7 +1,9 @@
 """The ``rl`` configuration: one dataclass, read from YAML with ``key=value`` overrides (as ``sft``).
 
-Unknown keys are an error.  PPO defaults are the paper's (METHOD.md, Stage 3); GRPO reads the shared
-fields and passes ``grpo_args`` through to TRL's ``GRPOConfig``.
+Unknown keys are an error, and so are a boolean that is not true or false and a number out of its range
+(``pkt.config.check_fields``).  PPO defaults are the paper's (its IRM stage: KL 0.4, clip 0.2, lambda
+0.95, actor/critic learning rates 2e-7/1e-7); GRPO reads the shared fields and passes ``grpo_args``
+through to TRL's ``GRPOConfig``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..pkt.config import coerce_yaml_1_1, config_dict, layout_of
+from ..pkt.config import Range, above, at_least, check_fields, coerce_yaml_1_1, config_dict, layout_of, within
 
 ALGORITHMS = ("ppo", "grpo")
+RL_RANGES = {
+    "reward_clip": above(0), "max_prompt_length": at_least(1), "max_new_tokens": at_least(1), "temperature": above(0),
+    "top_p": Range(lambda v: 0 < v <= 1, "> 0 and <= 1"), "steps": at_least(1), "batch_size": at_least(1),
+    "mini_batch_size": at_least(1), "ppo_epochs": at_least(1), "actor_lr": above(0), "critic_lr": at_least(0),
+    "weight_decay": at_least(0), "max_grad_norm": above(0), "kl_coef": at_least(0), "gamma": within(0, 1),
+    "lam": within(0, 1), "clip_ratio": above(0), "value_clip": above(0), "num_generations": at_least(1),
+    "save_steps": at_least(0), "logging_steps": at_least(1), "lora_r": at_least(1), "lora_alpha": above(0),
+    "lora_dropout": within(0, 1, high_included=False),
+}
 
 
 @dataclass
@@ -79,6 +90,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     if config.prompt_format not in ("chat", "paper"):
         raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
     layout_of(config)
+    check_fields(config, [f.name for f in fields(RLConfig) if f.type == "bool"], RL_RANGES)
     if not config.output_dir:
         raise ValueError("output_dir is required")
     if not config.train_files:
