@@ -3,17 +3,22 @@
 ``report.md`` holds the paper-style TS/PI/CF table (RoTBench's official empty-arguments rule and the
 corrected one side by side), per-scenario / per-category breakdowns, the distribution of error categories
 from the shared classifier (``verdict.judge``), and the worst examples of each category, model output
-beside the gold.  ``compare`` puts several runs' tables side by side.
+beside the gold.  ``compare`` puts several runs' tables side by side, with their case counts.
+
+The files of a run are replaced together, once every one of them is ready (``jsonl.AtomicFile``): a run
+that fails while writing leaves the previous run's files as they were, never a mix of the two.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from ..cli import UserError
+from ..jsonl import AtomicFile
 from ..verdict import CATEGORIES
 from .metrics import CaseScore
 
@@ -81,14 +86,24 @@ def section_modules() -> list:
     return [tooleyes, general]
 
 
-def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[CaseScore]]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    for name, case_scores in scores.items():
-        path = out_dir / "scores" / f"{slug(name)}.jsonl"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text("".join(json.dumps(s.as_dict()) + "\n" for s in case_scores), encoding="utf-8")
-    charts = write_charts(out_dir, results)
+def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[CaseScore]],
+                 appendix: Iterable[str] = ()) -> None:
+    """Write ``results.json``, ``scores/<benchmark>.jsonl``, the charts and ``report.md`` (ending with the
+    ``appendix`` lines), all replaced together once all are written."""
+    with ExitStack() as files:
+        def stage(path: Path) -> Path:
+            return files.enter_context(AtomicFile(path))
+
+        stage(out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        for name, case_scores in scores.items():
+            stage(out_dir / "scores" / f"{slug(name)}.jsonl").write_text(
+                "".join(json.dumps(s.as_dict()) + "\n" for s in case_scores), encoding="utf-8")
+        charts = write_charts(out_dir, results, stage)
+        lines = report_lines(results, scores, charts) + list(appendix)
+        stage(out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def report_lines(results: dict[str, Any], scores: dict[str, list[CaseScore]], charts: list[Path]) -> list[str]:
     lines = [f"# Evaluation of {results['model']}", ""]
     unscored = {name: f["rejected_by_converter"]["count"] for name, f in results["benchmarks"].items()
                 if (f.get("rejected_by_converter") or {}).get("count")}  # fewer cases scored than the benchmark has
@@ -132,46 +147,84 @@ def write_report(out_dir: Path, results: dict[str, Any], scores: dict[str, list[
                 lines += [f"- **{category}** `{s.id}`: {_cut(s.explanation)}",
                           "  - output:", "    ~~~", f"    {_cut(s.prediction, 300)}", "    ~~~",
                           "  - gold:", "    ~~~", f"    {_cut(json.dumps(s.gold), 300)}", "    ~~~"]
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
 
 
-def write_charts(out_dir: Path, results: dict[str, Any]) -> list[Path]:
-    """Bar charts: TS/PI/CF per benchmark, and the error-category shares per benchmark."""
+LABEL_WIDTH = 18  # characters per line of a benchmark's name under its bars
+
+
+def wrapped_label(name: str, width: int = LABEL_WIDTH) -> str:
+    """A benchmark name on lines of at most ``width`` characters, broken after ``:``, ``/`` or ``_`` (a
+    name such as ``openai:runs/demo/data/eval_synth.jsonl`` has no space to break at)."""
+    pieces = [part[i:i + width] for part in re.split(r"(?<=[:/_])", name) for i in range(0, len(part), width)]
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
+
+
+def _bar_axes(names: list[str]):
+    """A figure wide enough for the benchmarks and tall enough for their wrapped names, and the labels."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    labels = [wrapped_label(n) for n in names]
+    fig, ax = plt.subplots(figsize=(max(5, 1.9 * len(names)), 3.5 + 0.15 * max(l.count("\n") for l in labels)))
+    return fig, ax, labels
+
+
+def metrics_figure(results: dict[str, Any]):
+    """TS / PI / CF bars per benchmark, each with its value above it (a 0 % bar has no height to see)."""
     names = list(results["benchmarks"])
-    if not names:
-        return []
-    metrics_png, categories_png = out_dir / "metrics.png", out_dir / "error_categories.png"
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names)), 3.5))
+    fig, ax, labels = _bar_axes(names)
     width = 0.27
     for k, level in enumerate(("TS", "PI", "CF")):
-        ax.bar([i + (k - 1) * width for i in range(len(names))],
-               [results["benchmarks"][n][level] for n in names], width, label=level)
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylim(0, 100)
+        bars = ax.bar([i + (k - 1) * width for i in range(len(names))],
+                      [results["benchmarks"][n][level] for n in names], width, label=level)
+        ax.bar_label(bars, fmt="%g", fontsize=7, padding=1)
+    ax.set_xticks(range(len(names)), labels)
+    ax.set_ylim(0, 108)  # room for the value above a 100 % bar
     ax.set_ylabel("%")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
-    fig.savefig(metrics_png, dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names)), 3.5))
+    return fig
+
+
+def categories_figure(results: dict[str, Any]):
+    """The error-category shares of each benchmark, stacked."""
+    names = list(results["benchmarks"])
+    fig, ax, labels = _bar_axes(names)
     bottom = [0.0] * len(names)
     for category in CATEGORIES:
         share = [100 * results["benchmarks"][n]["categories"].get(category, 0) / max(1, results["benchmarks"][n]["cases"])
                  for n in names]
         ax.bar(range(len(names)), share, bottom=bottom, label=category)
         bottom = [b + s for b, s in zip(bottom, share)]
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_xticks(range(len(names)), labels)
     ax.set_ylabel("% of cases")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
-    fig.savefig(categories_png, dpi=100)
-    plt.close(fig)
-    return [metrics_png, categories_png]
+    return fig
+
+
+def write_charts(out_dir: Path, results: dict[str, Any], stage: Callable[[Path], Path]) -> list[Path]:
+    """Save ``metrics.png`` and ``error_categories.png`` where ``stage`` puts each (a temporary file beside
+    it); returns their final paths."""
+    import matplotlib.pyplot as plt
+
+    if not results["benchmarks"]:
+        return []
+    charts = []
+    for path, build in ((out_dir / "metrics.png", metrics_figure), (out_dir / "error_categories.png", categories_figure)):
+        fig = build(results)
+        fig.savefig(stage(path), dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        charts.append(path)
+    return charts
 
 
 def load_results(run_dir: str | Path) -> dict[str, Any]:
@@ -185,17 +238,22 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
 
 
 def compare_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
-    """One row per benchmark, TS / PI / CF of each run side by side (a dash where a run lacks it)."""
+    """One row per benchmark: its case count, then TS / PI / CF of each run side by side (a dash where a run
+    lacks it).  Runs over different numbers of cases are flagged: those figures are not comparable."""
     benchmarks = list(dict.fromkeys(name for _, results in runs for name in results["benchmarks"]))
-    header = ["benchmark"] + [f"{label} TS / PI / CF" for label, _ in runs]
-    rows = []
+    header = ["benchmark", "cases"] + [f"{label} TS / PI / CF" for label, _ in runs]
+    rows, differing = [], []
     for name in benchmarks:
-        row = [name]
-        for _, results in runs:
-            f = results["benchmarks"].get(name)
-            row.append(f'{f["TS"]} / {f["PI"]} / {f["CF"]}' if f else "-")
-        rows.append(row)
-    lines = _table(header, rows) + _compare_figures(runs, benchmarks)
+        found = [results["benchmarks"].get(name) for _, results in runs]
+        counts = [f["cases"] if f else "-" for f in found]
+        if len({c for c in counts if c != "-"}) > 1:
+            differing.append(name)
+        cases = " / ".join(map(str, counts)) + " (differ)" if name in differing else next(c for c in counts if c != "-")
+        rows.append([name, cases] + [f'{f["TS"]} / {f["PI"]} / {f["CF"]}' if f else "-" for f in found])
+    lines = _table(header, rows)
+    if differing:
+        lines += ["", f"Case counts differ on {', '.join(differing)}: those figures are not over the same cases."]
+    lines += _compare_figures(runs, benchmarks)
     for module in section_modules():
         lines += module.compare_lines(runs)
     return "\n".join(lines) + "\n"
