@@ -32,6 +32,26 @@ class UserError(Exception):
     """Bad input or configuration: printed as one clear line, exit code 2, no traceback."""
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (a count of cases, tokens, steps or a batch size)."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (an index)."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tl-training",

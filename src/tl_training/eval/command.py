@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from ..cli import UserError
-from ..jsonl import Tally
+from ..cli import UserError, positive_int
+from ..jsonl import Tally, numbered_lines, refuse_overwriting, write_text_atomic
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
 
@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                    help="e.g. bfcl:simple_python, rotbench:clean, toolalpaca:simulated, rotbench:path/to/file.json")
     p.add_argument("-o", "--output", required=True, help="run directory")
     p.add_argument("--data-dir", help="benchmark files laid out like ../shared/data (not needed for BFCL)")
-    p.add_argument("--limit", type=int, help="first N cases of each benchmark")
+    p.add_argument("--limit", type=positive_int, help="first N cases of each benchmark")
     p.add_argument("--adapter", help="a peft (LoRA) adapter directory applied to --model")
     p.add_argument("--prompt-format", choices=("chat", "paper"), default="chat")
     p.add_argument("--instruction", choices=INSTRUCTION_CHOICES, default="auto",
@@ -35,8 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--thoughts", choices=THOUGHT_CHOICES, default="keep",
                    help="drop: the history's assistant turns show their calls only (as the model was trained)")
     p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--max-new-tokens", type=positive_int, default=256)
     p.add_argument("--no-fast-path", action="store_true", help="generate every case (no teacher-forced exact-match check)")
     p.add_argument("--no-margin", action="store_true",
                    help="skip the teacher-forced gold-name log-probability margin (eval/margin.py)")
@@ -46,8 +46,11 @@ def register(subparsers) -> None:
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="float32")
     p.add_argument("--syntax", default=None, help="call syntax of the predictions (default: the renderer's; auto for --predictions)")
     p.add_argument("--trust-remote-code", action="store_true")
-    p.add_argument("--max-steps", type=int, default=20,
+    p.add_argument("--max-steps", type=positive_int, default=20,
                    help="BFCL multi-turn: generations per user turn before the task fails (BFCL: 20)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="write the results even when no prediction matches a case or no case could be read "
+                        "(default: exit 2, writing nothing)")
     p.set_defaults(func=run_eval)
 
     c = subparsers.add_parser("compare", help="put evaluation runs side by side",
@@ -66,9 +69,7 @@ def read_predictions(path: str) -> dict[tuple[str | None, str], str]:
         raise UserError(f"{path}: predictions file not found")
     predictions: dict[tuple[str | None, str], str] = {}
     with open(path, "rb") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+        for lineno, line in numbered_lines(handle):
             where = f"{path}:{lineno}"
             try:
                 entry = orjson.loads(line)
@@ -92,14 +93,27 @@ def _lookup(predictions: dict, benchmark: str, case_id: str) -> str | None:
 # ------------------------------------------------------------------------------------------ generation
 
 
+def run_fingerprint(name: str, cases: list[dict], args) -> dict[str, Any]:
+    """What decides a benchmark's predictions: the model and adapter (their files' identity), the prompt
+    format and layout, the generation settings, the benchmark and each case's input."""
+    from ..models import model_identity
+    from .generate import case_hash
+
+    return {"model": model_identity(args.model), "adapter": model_identity(args.adapter) if args.adapter else None,
+            "prompt_format": args.prompt_format, "layout": {"instruction": args.instruction, "thoughts": args.thoughts},
+            "generation": {"backend": args.backend, "dtype": args.dtype, "max_new_tokens": args.max_new_tokens},
+            "benchmark": name, "cases": {c["id"]: case_hash(c) for c in cases}}
+
+
 def _generate_benchmark(name: str, cases: list[dict], out_dir: Path, args, state: dict) -> dict[str, Any]:
-    """Fill ``predictions/<benchmark>.jsonl`` for ``cases`` (resuming); returns generation statistics."""
+    """Fill ``predictions/<benchmark>.jsonl`` for ``cases``, resuming the predictions of this same run
+    (refusing another's); returns generation statistics."""
     from .fastpath import fast_path
     from .generate import PredictionLog, generate_transformers, generate_vllm
     from .margin import candidates_of, margin_of, name_margins
     from .report import slug
 
-    log = PredictionLog(out_dir / "predictions" / f"{slug(name)}.jsonl")
+    log = PredictionLog(out_dir / "predictions" / f"{slug(name)}.jsonl", run_fingerprint(name, cases, args))
     todo = [c for c in cases if c["id"] not in log.done]
     stats = {"resumed": len(cases) - len(todo), "fast_path": 0, "generated": 0, "seconds": 0.0}
     scoring = args.backend == "transformers" and not args.no_margin
@@ -178,8 +192,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from .report import write_report
 
     started = time.perf_counter()
-    if args.limit is not None and args.limit < 1:
-        raise UserError("--limit must be at least 1")
+    check_model_options(args)
     benchmarks = [resolve(spec, args.data_dir) for spec in dict.fromkeys(args.benchmark)]
     multi_turn = {b.name for b in benchmarks if b.multi_turn}
     if multi_turn and (args.predictions or args.backend == "vllm"):
@@ -187,6 +200,10 @@ def run_eval(args: argparse.Namespace) -> int:
                         "give --model with --backend transformers")
     tallies = {b.name: Tally() for b in benchmarks}
     cases = {b.name: load_cases(b, tallies[b.name])[:args.limit] for b in benchmarks}
+    if not any(cases.values()) and not args.allow_empty:
+        raise UserError(f"no case to evaluate in {', '.join(cases)}: "
+                        + "; ".join(f"{n}: {t.read} read, {t.rejected} rejected" for n, t in tallies.items())
+                        + "; nothing written (--allow-empty writes the empty results)")
     out_dir = Path(args.output)
     predictions = read_predictions(args.predictions) if args.predictions else None
     state = _model_state(args) if args.model else None
@@ -245,31 +262,60 @@ def run_eval(args: argparse.Namespace) -> int:
               + (f"  missing predictions {figures['missing_predictions']}" if figures["missing_predictions"] else "")
               + (f"  ({tallies[name].rejected} items rejected by the converter, not scored)" if tallies[name].rejected else ""))
     if predictions is not None:
+        if not used_keys and not args.allow_empty:
+            raise UserError(no_match_message(args.predictions, predictions, cases))
         results["unmatched_predictions"] = len(set(predictions) - used_keys)
         if results["unmatched_predictions"]:
             print(f"{results['unmatched_predictions']} predictions match no case of the chosen benchmarks")
     results["wall_seconds"] = round(time.perf_counter() - started, 2)
-    write_report(out_dir, results, all_scores)
+    write_report(out_dir, results, all_scores, appendix_lines(results, out_dir))
+    print(f"wrote {out_dir}/results.json, report.md, metrics.png, error_categories.png ({results['wall_seconds']} s)")
+    return 0
+
+
+def appendix_lines(results: dict[str, Any], out_dir: Path) -> list[str]:
+    """The report's sections of the benchmarks scored elsewhere: multi-turn episodes, own-module sections."""
+    from .report import section_modules
+
+    lines = []
     if "multi_turn" in results:
         from .multiturn import report_lines
 
-        with open(out_dir / "report.md", "a", encoding="utf-8") as report:
-            report.write("\n".join(report_lines(results["multi_turn"])) + "\n")
-    from .report import section_modules
-
+        lines += report_lines(results["multi_turn"])
     for module in section_modules():
         if module.SECTION in results:
-            with open(out_dir / "report.md", "a", encoding="utf-8") as report:
-                report.write("\n".join(module.report_lines(results[module.SECTION], out_dir)) + "\n")
-    print(f"wrote {out_dir}/results.json, report.md, metrics.png, error_categories.png ({results['wall_seconds']} s)")
-    return 0
+            lines += module.report_lines(results[module.SECTION], out_dir)
+    return lines
+
+
+def check_model_options(args: argparse.Namespace) -> None:
+    """--model and --adapter name something that loads, before a benchmark is read or a model loaded."""
+    from ..models import ModelNotFound, check_model
+
+    if args.model:
+        try:
+            check_model(args.model)
+        except ModelNotFound as exc:
+            raise UserError(f"--model: {exc}") from None
+    if args.adapter and not Path(args.adapter).is_dir():
+        raise UserError(f"--adapter {args.adapter}: no such directory")
+
+
+def no_match_message(path: str, predictions: dict, cases: dict[str, list[dict]]) -> str:
+    """Why a predictions file scored nothing: its ids beside the cases' ids, for the user to see the mismatch."""
+    example = next(iter(predictions), (None, "-"))[1]
+    case_ids = next((c["id"] for found in cases.values() for c in found), "-")
+    return (f"none of the {len(predictions)} predictions in {path} matches a case of {', '.join(cases)} "
+            f"(prediction ids look like {example!r}, case ids like {case_ids!r}); nothing written "
+            "(--allow-empty scores them anyway)")
 
 
 def run_compare(args: argparse.Namespace) -> int:
     from .report import compare_table, load_results
 
+    refuse_overwriting([(f"run {run}", Path(run) / "results.json") for run in args.runs], [("-o", args.output)])
     table = compare_table([(str(run), load_results(run)) for run in args.runs])
     print(table, end="")
     if args.output:
-        Path(args.output).write_text(table, encoding="utf-8")
+        write_text_atomic(args.output, table)
     return 0

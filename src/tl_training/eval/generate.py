@@ -8,32 +8,65 @@ end-of-sequence token or at one of the renderer's stop strings; its text is cut 
 (``generation.completion_text``), which is also what the fast path (``fastpath.py``) reproduces.
 
 ``PredictionLog`` is the JSONL file of predictions: each finished batch is appended and flushed, and a
-rerun reads the ids already there and generates only the rest.
+rerun reads the ids already there and generates only the rest -- if it is the same run: the fingerprint
+of the run that wrote them (``<log>.run.json``: model identity, prompt format, layout, generation
+settings, benchmark, and a hash of each case's tools and messages) must match, or the log is refused, so
+that one model's predictions are never scored as another's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import orjson
 
 from ..cli import UserError
+from ..jsonl import numbered_lines, write_text_atomic
 from ..generation import completion_text, pad_token_id, stop_token_ids
 
 
-class PredictionLog:
-    """``{"id", "prediction", "source"}`` lines; ``source`` is ``generate`` or ``fast_path``."""
+def case_hash(case: dict[str, Any]) -> str:
+    """What a case gives the model to answer (its tools and messages), as a short hash."""
+    shown = orjson.dumps({"tools": case.get("tools"), "messages": case["messages"]}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(shown).hexdigest()[:16]
 
-    def __init__(self, path: str | Path):
+
+def _differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What differs between two run fingerprints: fields (one level into mappings), then changed cases."""
+    found = []
+    for key, value in current.items():
+        if key == "cases" or stored.get(key) == value:
+            continue
+        if isinstance(value, dict) and isinstance(stored.get(key), dict):
+            found += [f"{key}.{sub}: {stored[key].get(sub)!r} was, {value.get(sub)!r} now"
+                      for sub in value if stored[key].get(sub) != value.get(sub)]
+        else:
+            found.append(f"{key}: {stored.get(key)!r} was, {value!r} now")
+    old_cases = stored.get("cases", {})
+    changed = [i for i, digest in current.get("cases", {}).items() if i in old_cases and old_cases[i] != digest]
+    if changed:
+        found.append(f"{len(changed)} cases changed, e.g. {changed[0]}")
+    return found
+
+
+class PredictionLog:
+    """``{"id", "prediction", "source"}`` lines; ``source`` is ``generate`` or ``fast_path``.
+
+    With a ``fingerprint`` (the run's, with ``cases``: id -> ``case_hash``), predictions already in the
+    log are resumed only when they were written by the same run; the fingerprint file then records this
+    run's cases too (a larger ``--limit`` resumes and adds)."""
+
+    def __init__(self, path: str | Path, fingerprint: dict[str, Any] | None = None):
         self.path = Path(path)
+        self.fingerprint_path = self.path.with_name(self.path.stem + ".run.json")
         self.done: dict[str, dict[str, Any]] = {}
         if self.path.is_file():
             with open(self.path, "rb") as handle:
-                for lineno, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
+                for lineno, line in numbered_lines(handle):
                     try:
                         entry = orjson.loads(line)
                     except orjson.JSONDecodeError:
@@ -41,6 +74,22 @@ class PredictionLog:
                         print(f"{self.path}:{lineno}: torn line ignored, that case is generated again")
                         continue
                     self.done[entry["id"]] = entry
+        if fingerprint is not None:
+            self._claim(fingerprint)
+
+    def _claim(self, fingerprint: dict[str, Any]) -> None:
+        """Refuse predictions of another run; record this run's fingerprint before anything is appended."""
+        stored = json.loads(self.fingerprint_path.read_text()) if self.fingerprint_path.is_file() else None
+        if self.done:
+            differences = ["no fingerprint of the run that wrote them"] if stored is None else \
+                _differences(stored, fingerprint)
+            if differences:
+                raise UserError(f"{self.path} holds {len(self.done)} predictions of another run "
+                                f"({'; '.join(differences)}): evaluate into a new -o directory, or delete "
+                                f"{self.path} and {self.fingerprint_path.name} to start over")
+        earlier = stored["cases"] if self.done else {}  # a fingerprint without predictions tells nothing
+        cases = {**earlier, **fingerprint["cases"]}
+        write_text_atomic(self.fingerprint_path, json.dumps({**fingerprint, "cases": cases}, indent=1) + "\n")
 
     def write(self, entries: Iterable[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,38 +9,24 @@ concatenate to the rendered text exactly (see ``weights.display_boundaries``).  
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import os
 import sys
 from itertools import islice
 
+from ..cli import non_negative_int, positive_int
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
 DIM, KEY, WEIGHT, RESET = "\x1b[2m", "\x1b[1;30;43m", "\x1b[35m", "\x1b[0m"
-
-
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("inspect", help="show a rendered sample: trained tokens, key tokens, weights")
     parser.add_argument("records", help="JSONL record file")
     parser.add_argument("--tokenizer", required=True, help="local path, hub id, or 'smollm2-135m'")
-    parser.add_argument("--index", type=non_negative, default=0, help="which record (0-based line among records)")
-    parser.add_argument("--max-length", type=positive, default=2048,
+    parser.add_argument("--index", type=non_negative_int, default=0, help="which record (0-based line among records)")
+    parser.add_argument("--max-length", type=positive_int, default=2048,
                         help="tokens shown, as sft's max_length keeps them (default 2048, sft's default)")
     parser.add_argument("--prompt-format", default="chat", choices=["chat", "paper"])
     parser.add_argument("--instruction", default="auto", choices=INSTRUCTION_CHOICES,
