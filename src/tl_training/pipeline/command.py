@@ -43,15 +43,22 @@ def load(config_path: str, overrides: list[str], quick: bool):
 
 
 def run(args) -> int:
+    from ..jsonl import write_text_atomic
     from .config import to_yaml
     from .report import write_report
-    from .stages import run_pipeline
+    from .stages import check_config, run_pipeline
 
     config = load(args.config, args.overrides, args.quick)
+    check_config(config)
     config.path.mkdir(parents=True, exist_ok=True)
-    (config.path / "pipeline.yaml").write_text(to_yaml(config))
+    write_text_atomic(config.path / "pipeline.yaml", to_yaml(config))
     started = time.perf_counter()
-    markers = run_pipeline(config)
-    report = write_report(config.path, markers)
+    try:
+        run_pipeline(config)
+    except BaseException:
+        report = write_report(config.path, config)  # says which stages are done and which are not
+        print(f"pipeline stopped; report: {report}", file=sys.stderr)
+        raise
+    report = write_report(config.path, config)
     print(f"pipeline done in {time.perf_counter() - started:.0f} s; report: {report}", file=sys.stderr)
     return 0

@@ -1,7 +1,9 @@
 """The run's report: each stage's figures side by side, the evaluated models compared, training curves.
 
 Reads only what the stages left in the run directory (their ``DONE.json`` markers, the eval runs'
-``results.json``, the trainers' ``trainer_state.json``), so it can be rebuilt at any time.
+``results.json``, the trainers' ``trainer_state.json``) and the config, so it can be rebuilt at any time,
+after a failure too: a stage is ``done`` only when its marker carries the config's current hash, and the
+report links only to files that exist.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import STAGES
-from .stages import read_marker
+from ..jsonl import AtomicFile, write_text_atomic
+from .config import STAGES, PipelineConfig
+from .stages import previous_dir, read_marker, stage_hashes, started_hash
 
 CURVE_KEYS = ("loss", "reward", "rewards/mean", "objective/scores", "kl")
 
@@ -59,47 +62,70 @@ def plot_curves(found: dict[str, dict[str, list[tuple[int, float]]]], path: Path
         ax.set_title(f"{stage}: {key}")
         ax.set_xlabel("step")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with AtomicFile(path) as temp:
+        fig.savefig(temp, dpi=100)
     plt.close(fig)
     return path
 
 
-def _stage_line(stage: str, marker: dict[str, Any] | None) -> list[str]:
+def stage_status(stage_dir: Path, enabled: bool, digest: str) -> tuple[str, dict[str, Any] | None]:
+    """(what the report says of a stage, its marker when it is done under ``digest``)."""
+    if not enabled:
+        return "disabled", None
+    marker = read_marker(stage_dir)
+    if marker and marker.get("hash") == digest:
+        status = f"done {marker['finished']}"
+    elif marker:
+        status, marker = "not done: its outputs are of another config (a rerun redoes it)", None
+    elif started_hash(stage_dir) == digest:
+        status = "not done: stopped before the end (a rerun resumes it)"
+    else:
+        status = "not run yet"
+    if read_marker(previous_dir(stage_dir)):
+        status += f"; the outputs of the config before are kept in `{previous_dir(stage_dir).name}/`"
+    return status, marker
+
+
+def _stage_line(stage: str, status: str, marker: dict[str, Any] | None) -> str:
     if marker is None:
-        return [f"| {stage} | not run yet | | |"]
-    if not marker.get("enabled", True):
-        return [f"| {stage} | disabled | | |"]
+        return f"| {stage} | {status} | | |"
     figures = ", ".join(f"{k}: {round(v, 4) if isinstance(v, float) else v}" for k, v in marker["metrics"].items()
                         if k not in ("base", "sft", "rl", "notes") and v not in ({}, []))
-    return [f"| {stage} | done {marker['finished']} | {marker['seconds']} | {figures} |"]
+    return f"| {stage} | {status} | {marker['seconds']} | {figures} |"
 
 
-def write_report(run_dir: str | Path, markers: dict[str, Any] | None = None) -> Path:
-    """Write ``report.md`` (and ``curves.png``) in the run directory; returns the report's path.
-
-    ``markers`` are those ``run_pipeline`` returned (they also say which stages are disabled); without
-    them the report reads the markers on disk.
-    """
+def evaluation_lines(run_dir: Path, evaluation: dict[str, Any]) -> list[str]:
+    """The evaluated models side by side, and where each one's report is (those that exist)."""
     from ..eval.report import compare_table, load_results
 
+    runs = {name: Path(path) for name, path in evaluation["outputs"]["runs"].items() if (Path(path) / "results.json").is_file()}
+    if not runs:
+        return []
+    lines = ["", "## Evaluation, models side by side (TS / PI / CF, %)", "",
+             compare_table([(name, load_results(path)) for name, path in runs.items()]).rstrip(), ""]
+    lines += [f"Per-model details: `{path.relative_to(run_dir)}/report.md`." for path in runs.values()
+              if (path / "report.md").is_file()]
+    cases = {b: f["cases"] for figures in (evaluation["metrics"].get(n, {}) for n in runs) for b, f in figures.items()}
+    lines += ["", "One case is worth " + ", ".join(f"{100 / n:.1f} points on {b}" for b, n in cases.items() if n) + "."]
+    return lines + [f"- note: {note}" for note in evaluation["metrics"].get("notes", [])]
+
+
+def write_report(run_dir: str | Path, config: PipelineConfig) -> Path:
+    """Write ``report.md`` (and ``curves.png``) in the run directory, as the stages stand under ``config``;
+    returns the report's path."""
     run_dir = Path(run_dir)
-    markers = {s: (markers or {}).get(s) or read_marker(run_dir / s) for s in STAGES}
+    hashes = stage_hashes(config)
     lines = [f"# TL-Training pipeline run: {run_dir}", "", "## Stages", "",
              "| stage | status | seconds | figures |", "|---|---|---|---|"]
+    done = {}
     for stage in STAGES:
-        lines += _stage_line(stage, markers[stage])
-    evaluation = markers["eval"]
-    if evaluation and evaluation.get("enabled", True):
-        runs = evaluation["outputs"]["runs"]
-        lines += ["", "## Evaluation, models side by side (TS / PI / CF, %)", "",
-                  compare_table([(name, load_results(path)) for name, path in runs.items()]).rstrip(), ""]
-        lines += [f"Per-model details: `{Path(path).relative_to(run_dir)}/report.md`." for path in runs.values()]
-        cases = {b: f["cases"] for figures in (evaluation["metrics"].get(n, {}) for n in runs) for b, f in figures.items()}
-        lines += ["", "One case is worth " + ", ".join(f"{100 / n:.1f} points on {b}" for b, n in cases.items() if n) + "."]
-        lines += [f"- note: {note}" for note in evaluation["metrics"].get("notes", [])]
+        status, done[stage] = stage_status(run_dir / stage, config.enabled(stage), hashes[stage])
+        lines.append(_stage_line(stage, status, done[stage]))
+    if done["eval"]:
+        lines += evaluation_lines(run_dir, done["eval"])
     chart = plot_curves(curves(run_dir), run_dir / "curves.png")
     lines += ["", "## Training curves", ""]
     lines += [f"![training curves]({chart.name})"] if chart else ["No training stage logged a curve."]
     path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, "\n".join(lines) + "\n")
     return path

@@ -6,6 +6,10 @@ next run redoes that stage only.  ``<stage>/STARTED.json`` records the hash a pa
 a stage resumes its own partial work (SFT checkpoints, eval predictions) only under the same hash, and
 starts clean otherwise.  A done stage is skipped while its hash (its section, the shared fields and the
 hashes of the stages before it) is unchanged.
+
+A finished stage is never deleted to make room for another config's run of it: it moves to
+``<stage>.previous/`` and is removed only once the new run of the stage is done.  So an override that
+fails leaves it there, and going back to the config it was made under moves it back instead of rerunning.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from .config import PipelineConfig
 
 MARKER = "DONE.json"
 STARTED = "STARTED.json"
+PREVIOUS = ".previous"  # <stage>.previous/: the finished stage of the config before, kept until a new one is done
 TINY_MODEL = "tiny"
+SFT_DEFAULTS = {"report_to": "none", "logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
 
 
 def call_command(argv: list[str]) -> int:
@@ -136,6 +142,38 @@ def stage_values(cfg: PipelineConfig, stage: str, defaults: dict, wiring: dict) 
     return {**defaults, **(recipe or {}), **wiring, **fields}
 
 
+def training_wiring(cfg: PipelineConfig, model: str, train: str, model_dir: Path) -> dict[str, Any]:
+    """What the pipeline sets in a training stage's config: the model, the data, the output, the layout."""
+    return {"model": model, "train_files": [train], "prompt_format": cfg.prompt_format, **cfg.layout_fields(),
+            "output_dir": str(model_dir), "seed": cfg.seed}
+
+
+def check_config(cfg: PipelineConfig) -> None:
+    """What would stop a stage, checked before the first runs: the model name, and the sft and rl sections
+    read by their own loaders (their mistakes would otherwise surface after the data and MAE stages)."""
+    import tempfile
+
+    from ..cli import UserError
+    from ..models import ModelNotFound, check_model
+    from ..pkt.config import load_config as load_sft
+    from ..rl.config import load_config as load_rl
+
+    try:
+        check_model(cfg.model, also=[TINY_MODEL])
+    except ModelNotFound as exc:
+        raise UserError(f"{cfg.source}: field model: {exc}") from None
+    for stage, loader, defaults in (("sft", load_sft, SFT_DEFAULTS), ("rl", load_rl, {})):
+        if not cfg.enabled(stage):
+            continue
+        values = stage_values(cfg, stage, defaults, training_wiring(cfg, cfg.model, "train.jsonl", cfg.path / stage / "model"))
+        values.pop("launch", None)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                loader(_write_stage_yaml(Path(folder) / f"{stage}.yaml", values))
+            except (OSError, ValueError, TypeError) as exc:
+                raise UserError(f"{cfg.source}: section {stage}: {exc}") from None
+
+
 def _write_stage_yaml(path: Path, values: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
@@ -159,10 +197,7 @@ def _keep_log_drop_checkpoints(model_dir: Path) -> None:
 
 def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
     model_dir = out / "model"
-    defaults = {"report_to": "none", "logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 1}
-    wiring = {"model": ctx["base_model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
-              **cfg.layout_fields(), "output_dir": str(model_dir), "seed": cfg.seed}
-    values = stage_values(cfg, "sft", defaults, wiring)
+    values = stage_values(cfg, "sft", SFT_DEFAULTS, training_wiring(cfg, ctx["base_model"], ctx["mae"]["train"], model_dir))
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
         values["resume_from_checkpoint"] = True
@@ -174,9 +209,7 @@ def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
 
 def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
     model_dir = out / "model"
-    wiring = {"model": ctx["sft"]["model"], "train_files": [ctx["mae"]["train"]], "prompt_format": cfg.prompt_format,
-              **cfg.layout_fields(), "output_dir": str(model_dir), "seed": cfg.seed}
-    values = stage_values(cfg, "rl", {}, wiring)
+    values = stage_values(cfg, "rl", {}, training_wiring(cfg, ctx["sft"]["model"], ctx["mae"]["train"], model_dir))
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config (save_steps)
         values["resume_from_checkpoint"] = True
@@ -278,6 +311,59 @@ def _reusable(stage: str, digest: str, reuse_from: list[Path]) -> dict[str, Any]
     return None
 
 
+def stage_hashes(cfg: PipelineConfig) -> dict[str, str]:
+    """Each stage's hash (``<stage>:off`` when disabled), each built on the hashes of the stages before it."""
+    from .config import STAGES
+
+    hashes: dict[str, str] = {}
+    for stage in STAGES:
+        hashes[stage] = cfg.stage_hash(stage, list(hashes.values())) if cfg.enabled(stage) else f"{stage}:off"
+    return hashes
+
+
+def previous_dir(stage_dir: Path) -> Path:
+    return stage_dir.with_name(stage_dir.name + PREVIOUS)
+
+
+def started_hash(stage_dir: Path) -> str | None:
+    started = stage_dir / STARTED
+    return json.loads(started.read_text()).get("hash") if started.is_file() else None
+
+
+def _make_room(stage_dir: Path, digest: str | None) -> None:
+    """Clear ``stage_dir`` for a run under ``digest`` without losing a finished stage: one finished under
+    another config moves to ``<stage>.previous/`` (replacing an older one there); partial output of another
+    config is deleted, never mixed in; partial output of this config stays, to be resumed."""
+    if not stage_dir.exists():
+        return
+    if read_marker(stage_dir):
+        previous = previous_dir(stage_dir)
+        if previous.exists():
+            shutil.rmtree(previous)
+        stage_dir.rename(previous)
+    elif started_hash(stage_dir) != digest:
+        shutil.rmtree(stage_dir)
+
+
+def _restore_previous(stage_dir: Path, digest: str) -> dict[str, Any] | None:
+    """The stage finished under ``digest`` in ``<stage>.previous/`` (an override moved it aside), moved back;
+    a finished stage in its place takes its place there in turn.  None when there is no such stage."""
+    previous = previous_dir(stage_dir)
+    marker = read_marker(previous)
+    if not marker or marker.get("hash") != digest:
+        return None
+    swap = stage_dir.with_name(stage_dir.name + ".swap")
+    if stage_dir.exists():
+        stage_dir.rename(swap)
+    previous.rename(stage_dir)
+    if swap.exists():
+        if read_marker(swap):
+            swap.rename(previous)
+        else:
+            shutil.rmtree(swap)  # partial work of the other config: never mixed in
+    return marker
+
+
 def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None, reuse_from: list[Path] = ()) -> dict[str, Any]:
     """Run every enabled stage not already done under its current hash; returns each stage's marker.
 
@@ -289,40 +375,30 @@ def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None, reuse_fr
     cfg.path.mkdir(parents=True, exist_ok=True)
     ctx: dict[str, Any] = {}
     markers: dict[str, Any] = {}
-    hashes: list[str] = []
+    hashes = stage_hashes(cfg)
     for number, stage in enumerate(STAGES, start=1):
-        stage_dir = cfg.path / stage
+        stage_dir, digest, step = cfg.path / stage, hashes[stage], f"[{number}/{len(STAGES)}] {stage}"
         if not cfg.enabled(stage):
-            hashes.append(f"{stage}:off")
             ctx[stage] = _pass_through(stage, ctx)
             markers[stage] = {"stage": stage, "enabled": False}
-            print(f"[{number}/{len(STAGES)}] {stage}: disabled", file=sys.stderr)
+            print(f"{step}: disabled", file=sys.stderr)
             continue
-        digest = cfg.stage_hash(stage, hashes)
-        hashes.append(digest)
         marker = read_marker(stage_dir)
-        reused = None if marker and marker.get("hash") == digest else _reusable(stage, digest, list(reuse_from))
         if marker and marker.get("hash") == digest:
-            print(f"[{number}/{len(STAGES)}] {stage}: done before ({marker['seconds']} s), skipped", file=sys.stderr)
-        elif reused:
-            if stage_dir.exists():
-                shutil.rmtree(stage_dir)
+            print(f"{step}: done before ({marker['seconds']} s), skipped", file=sys.stderr)
+        elif restored := _restore_previous(stage_dir, digest):
+            marker = restored
+            print(f"{step}: done before under this config, moved back from {previous_dir(stage_dir).name}/",
+                  file=sys.stderr)
+        elif reused := _reusable(stage, digest, list(reuse_from)):
+            _make_room(stage_dir, None)
             stage_dir.mkdir(parents=True)
             _write_json_atomic(stage_dir / MARKER, reused)
+            _drop_previous(stage_dir)
             marker = reused
-            print(f"[{number}/{len(STAGES)}] {stage}: same as {reused['reused_from']}, reused", file=sys.stderr)
+            print(f"{step}: same as {reused['reused_from']}, reused", file=sys.stderr)
         else:
-            started = stage_dir / STARTED
-            if stage_dir.exists() and (not started.is_file() or json.loads(started.read_text()).get("hash") != digest):
-                shutil.rmtree(stage_dir)  # output of another config: never mix it into this one
-            stage_dir.mkdir(parents=True, exist_ok=True)
-            _write_json_atomic(started, {"hash": digest})
-            print(f"[{number}/{len(STAGES)}] {stage}: running", file=sys.stderr)
-            clock = time.perf_counter()
-            outputs, metrics = STAGE_FUNCTIONS[stage](cfg, stage_dir, ctx)
-            marker = {"stage": stage, "enabled": True, "hash": digest, "outputs": outputs, "metrics": metrics,
-                      "seconds": round(time.perf_counter() - clock, 1), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-            _write_json_atomic(stage_dir / MARKER, marker)
+            marker = _run_stage(cfg, stage, stage_dir, digest, ctx, step)
         ctx[stage] = marker["outputs"]
         markers[stage] = marker
         if stage == "data":
@@ -330,3 +406,25 @@ def run_pipeline(cfg: PipelineConfig, *, only_until: str | None = None, reuse_fr
         if stage == only_until:
             break
     return markers
+
+
+def _run_stage(cfg: PipelineConfig, stage: str, stage_dir: Path, digest: str, ctx: dict[str, Any], step: str) -> dict[str, Any]:
+    """Run one stage into ``stage_dir``; its marker is written last, and only then does the finished stage
+    of the config before (``<stage>.previous/``) go."""
+    _make_room(stage_dir, digest)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(stage_dir / STARTED, {"hash": digest})
+    print(f"{step}: running", file=sys.stderr)
+    clock = time.perf_counter()
+    outputs, metrics = STAGE_FUNCTIONS[stage](cfg, stage_dir, ctx)
+    marker = {"stage": stage, "enabled": True, "hash": digest, "outputs": outputs, "metrics": metrics,
+              "seconds": round(time.perf_counter() - clock, 1), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    _write_json_atomic(stage_dir / MARKER, marker)
+    _drop_previous(stage_dir)
+    return marker
+
+
+def _drop_previous(stage_dir: Path) -> None:
+    """The stage is done under the current config: the one of the config before is no longer needed."""
+    if previous_dir(stage_dir).exists():
+        shutil.rmtree(previous_dir(stage_dir))
