@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,20 @@ from tl_training.pipeline import stages
 from tl_training.pipeline.config import PipelineConfigError, load_config
 
 DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+
+
+def documented_layout() -> list[str]:
+    """The paths docs/pipeline.md lists for a run directory (glob patterns), less those it marks conditional
+    and not met by --quick (synth data, tiny model, every stage on)."""
+    text = (DEMO.parents[1] / "docs" / "pipeline.md").read_text()
+    block = text.split("A run directory (")[1].split("```text\n")[1].split("```")[0]
+    found = []
+    for line in block.splitlines():
+        path, _, comment = line.partition(" ")
+        if "only when" in comment and not any(met in comment for met in ("model: tiny", "data.eval_n")):
+            continue
+        found.append(re.sub(r"<(model|benchmark)>", "*", path).rstrip("/"))
+    return found
 
 
 def _markers(run_dir: Path) -> dict[str, dict]:
@@ -36,6 +51,8 @@ def test_quick_pipeline_runs_end_to_end_then_resumes(tmp_path, bfcl_installed, c
     report = (quick / "report.md").read_text()
     assert "| base TS / PI / CF | sft TS / PI / CF | rl TS / PI / CF |" in report and "curves.png" in report
     assert (quick / "curves.png").is_file()
+    missing = [path for path in documented_layout() if not list(quick.glob(path))]
+    assert not missing, f"docs/pipeline.md lists what a run does not hold: {missing}"
 
     # Unchanged config: every stage is skipped and keeps its marker.
     capsys.readouterr()
