@@ -548,7 +548,9 @@ def test_pipeline_checks_the_model_and_the_stage_fields_before_any_stage_runs(tm
     for override, needles in (("model=smollm2-135", ["field model", "did you mean smollm2-135m"]),
                               ("model=runs/none/model", ["field model", "no such directory"]),
                               ("sft.pkt=maybe", ["section sft", "field pkt"]),
-                              ("rl.gamma=2", ["section rl", "field gamma"])):
+                              ("rl.gamma=2", ["section rl", "field gamma"]),
+                              ("eval.limit=0", ["section eval", "--limit", "must be >= 1"]),
+                              ("eval.batchsize=4", ["section eval", "--batchsize"])):
         extra = ["sft.enabled=true", "rl.enabled=true"] if override.startswith(("sft", "rl")) else []
         code, _, err = run(["pipeline", "--config", config, override, *extra], capsys)
         assert code == 2

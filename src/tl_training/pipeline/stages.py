@@ -149,8 +149,9 @@ def training_wiring(cfg: PipelineConfig, model: str, train: str, model_dir: Path
 
 
 def check_config(cfg: PipelineConfig) -> None:
-    """What would stop a stage, checked before the first runs: the model name, and the sft and rl sections
-    read by their own loaders (their mistakes would otherwise surface after the data and MAE stages)."""
+    """What would stop a stage, checked before the first runs: the model name, the eval section's options
+    parsed as the eval command parses them, and the sft and rl sections read by their own loaders (their
+    mistakes would otherwise surface after the stages before them ran, hours later)."""
     import tempfile
 
     from ..cli import UserError
@@ -162,6 +163,8 @@ def check_config(cfg: PipelineConfig) -> None:
         check_model(cfg.model, also=[TINY_MODEL])
     except ModelNotFound as exc:
         raise UserError(f"{cfg.source}: field model: {exc}") from None
+    if cfg.enabled("eval"):
+        check_eval_options(cfg)
     for stage, loader, defaults in (("sft", load_sft, SFT_DEFAULTS), ("rl", load_rl, {})):
         if not cfg.enabled(stage):
             continue
@@ -232,14 +235,36 @@ def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> list[str]:
 EVAL_OWN_FIELDS = ("benchmarks", "synthetic", "models")
 
 
-def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    specs, notes = eval_benchmarks(cfg, ctx), []
-    models = {"base": ctx["base_model"], "sft": ctx.get("sft", {}).get("model"), "rl": ctx.get("rl", {}).get("model")}
+def eval_options(cfg: PipelineConfig) -> list[str]:
+    """The eval command's options the section's other fields name (``limit: 20`` is ``--limit 20``)."""
     options: list[str] = []
     for key, value in cfg.stage_fields("eval").items():
         if key in EVAL_OWN_FIELDS or value is None or value is False:
             continue
         options += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return options
+
+
+def check_eval_options(cfg: PipelineConfig) -> None:
+    """Parse the eval section's options as the eval stage will, so a bad one stops the run before training."""
+    import contextlib
+    import io
+
+    from ..cli import UserError, build_parser
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            build_parser().parse_args(["eval", "--predictions", "-", "--benchmark", "x:y", "-o", "-", *eval_options(cfg)])
+    except SystemExit:
+        reason = said.getvalue().strip().splitlines()[-1].partition("error: ")[2]
+        raise UserError(f"{cfg.source}: section eval: {reason}") from None
+
+
+def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    specs, notes = eval_benchmarks(cfg, ctx), []
+    models = {"base": ctx["base_model"], "sft": ctx.get("sft", {}).get("model"), "rl": ctx.get("rl", {}).get("model")}
+    options = eval_options(cfg)
     runs, metrics = {}, {"notes": notes}
     for name in cfg.eval.get("models", ["sft", "rl"]):
         if name != "base" and not cfg.enabled(name):
