@@ -68,12 +68,12 @@ def plot_curves(found: dict[str, dict[str, list[tuple[int, float]]]], path: Path
     return path
 
 
-def stage_status(stage_dir: Path, enabled: bool, digest: str) -> tuple[str, dict[str, Any] | None]:
-    """(what the report says of a stage, its marker when it is done under ``digest``)."""
+def stage_status(stage_dir: Path, enabled: bool, digest: str | None) -> tuple[str, dict[str, Any] | None]:
+    """(what the report says of a stage, its marker when it is done under ``digest``; None: any marker)."""
     if not enabled:
         return "disabled", None
     marker = read_marker(stage_dir)
-    if marker and marker.get("hash") == digest:
+    if marker and digest in (None, marker.get("hash")):
         status = f"done {marker['finished']}"
     elif marker:
         status, marker = "not done: its outputs are of another config (a rerun redoes it)", None
@@ -110,16 +110,17 @@ def evaluation_lines(run_dir: Path, evaluation: dict[str, Any]) -> list[str]:
     return lines + [f"- note: {note}" for note in evaluation["metrics"].get("notes", [])]
 
 
-def write_report(run_dir: str | Path, config: PipelineConfig) -> Path:
-    """Write ``report.md`` (and ``curves.png``) in the run directory, as the stages stand under ``config``;
-    returns the report's path."""
+def write_report(run_dir: str | Path, config: PipelineConfig | None = None) -> Path:
+    """Write ``report.md`` (and ``curves.png``) in the run directory, as the stages stand under ``config``
+    (without one, rebuilt from the folder alone, every marker there counts as done); returns its path."""
     run_dir = Path(run_dir)
-    hashes = stage_hashes(config)
+    hashes = stage_hashes(config) if config else {}
     lines = [f"# TL-Training pipeline run: {run_dir}", "", "## Stages", "",
              "| stage | status | seconds | figures |", "|---|---|---|---|"]
     done = {}
     for stage in STAGES:
-        status, done[stage] = stage_status(run_dir / stage, config.enabled(stage), hashes[stage])
+        enabled = config.enabled(stage) if config else True
+        status, done[stage] = stage_status(run_dir / stage, enabled, hashes.get(stage))
         lines.append(_stage_line(stage, status, done[stage]))
     if done["eval"]:
         lines += evaluation_lines(run_dir, done["eval"])
