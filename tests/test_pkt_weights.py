@@ -150,19 +150,30 @@ def test_decoding_fallback_matches_fast_offsets_and_is_checked():
         offsets_by_decoding(tokenizer, ids, text.replace("System", "Sistem"))
 
 
-def test_truncation_keeps_weights_aligned_and_reports_cut_records(tokenizer):
+def two_turn_record() -> dict:
+    record = figure_record()
+    record["messages"] += [{"role": "tool", "name": "getPapersByKeywords", "content": "[]"},
+                           call_message("finish", {"answer": "none found"})]
+    return record
+
+
+def test_truncation_keeps_only_the_trained_turns_that_end_within_max_length(tokenizer):
     renderer = get_renderer("paper", tokenizer)
-    full = encode_record(figure_record(), renderer, tokenizer)
-    first_trained = full.weights.trained.index(True)
+    full = encode_record(two_turn_record(), renderer, tokenizer)
+    (first_start, first_end), (second_start, second_end) = full.turn_tokens
+    cut = second_start + 2  # inside the second trained turn
     tally = Tally()
-    features, truncated = build_features([figure_record()], renderer, tokenizer, tally, max_length=first_trained + 2)
+    features, truncated = build_features([two_turn_record()], renderer, tokenizer, tally, max_length=cut)
     assert truncated == 1 and tally.written == 1
-    assert features[0]["loss_weights"] == full.weights.weights[: first_trained + 2]
-    assert features[0]["input_ids"] == full.input_ids[: first_trained + 2]
+    assert features[0]["input_ids"] == full.input_ids[:cut]
+    # The first turn keeps its weights; the cut second turn gets none (a half-written call teaches a wrong ending).
+    assert features[0]["loss_weights"][:second_start] == full.weights.weights[:second_start]
+    assert not any(features[0]["loss_weights"][second_start:])
+    assert any(features[0]["loss_weights"][first_start:first_end])
     tally = Tally()
-    features, _ = build_features([figure_record()], renderer, tokenizer, tally, max_length=first_trained)
+    features, _ = build_features([two_turn_record()], renderer, tokenizer, tally, max_length=first_end - 1)
     assert features == [] and tally.rejected == 1
-    assert any("beyond max_length" in reason for reason in tally.reasons)
+    assert any("no trained turn ends within max_length" in reason for reason in tally.reasons)
 
 
 def test_record_without_trained_turn_is_rejected_with_reason(tokenizer):
