@@ -194,3 +194,19 @@ def test_launch_runs_the_stage_command_as_a_child_process_and_reports_its_failur
     assert stages.count_lines(out) == 2
     with pytest.raises(UserError, match="exited with 2"):
         stages.launch_command(sys.executable, ["synth", "-o", str(out), "--n", "0"])
+
+
+def test_a_stage_reruns_when_a_file_it_names_changes_at_the_same_path(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"id": "a"}\n')
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"id": "c"}\n')
+    config = _small_config(tmp_path, "data.source=file", f"data.input={data}", "eval.enabled=true",
+                            f"eval.benchmarks=[openai:{cases}, bfcl:simple]")
+    hashes = stages.stage_hashes(config)
+    data.write_text('{"id": "b"}\n')  # re-converted input, same path
+    changed = stages.stage_hashes(config)
+    assert changed["data"] != hashes["data"]
+    cases.write_text('{"id": "d"}\n')
+    assert stages.stage_hashes(config)["eval"] != changed["eval"]
+    assert stages.stage_hashes(config)["data"] == changed["data"]  # reading again changes nothing

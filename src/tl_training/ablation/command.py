@@ -9,9 +9,9 @@ control runs last when enabled.  Writes ``ablation.md``, ``ablation.json`` and `
 run keeps its resume markers, so rerunning the command resumes.
 
 With ``ablation.archive`` set, each finished evaluation's per-case outcomes are also kept there, under
-the hash of its evaluation stage (which covers its whole configuration and data): a later run, even in a
-fresh checkout without the run directory, takes them instead of training and evaluating that (variant,
-seed) again, and a report can always be rebuilt from them.  Only outcomes are kept, not models: an
+the hash of its evaluation stage (which covers its whole configuration and the content of its data): a
+later run, even in a fresh checkout without the run directory, takes them instead of training and
+evaluating that (variant, seed) again, and a report can always be rebuilt from them.  Only outcomes are kept, not models: an
 IRM variant whose parent's model is gone retrains it first.
 """
 
@@ -82,6 +82,9 @@ def archived_outcomes(base, variant: str, seed: int, data: dict[str, Any], pilot
         if entry.get("hash") == _eval_hash(_config(base, variant, seed, data, pilot)):
             print(f"ablation: {variant}, seed {seed}: outcomes taken from {archived}", file=sys.stderr)
             return entry["outcomes"]
+        # Another configuration, or the same one over other data (the code that converts or prepares it changed).
+        print(f"ablation: {variant}, seed {seed}: {archived} holds outcomes of another configuration or other data; "
+              "not used (a grid continues on the code it started with: BENCHMARKS.md names it)", file=sys.stderr)
     return None
 
 

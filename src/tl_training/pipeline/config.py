@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..render.layout import Layout
+from .inputs import input_digests
 
 STAGES = ("data", "mae", "sft", "rl", "eval")
 DATA_SOURCES = ("synth", "convert", "file")
@@ -98,12 +99,13 @@ class PipelineConfig:
         return {k: v for k, v in getattr(self, stage).items() if k != "enabled"}
 
     def stage_hash(self, stage: str, upstream: list[str]) -> str:
-        """What decides a stage's output: its section, the shared fields, and the hashes it builds on."""
+        """What decides a stage's output: its section, the shared fields, the content of the files it names
+        (``inputs.py``), and the hashes it builds on."""
         section = getattr(self, stage)
         recipe = Path(section["config"]).read_text() if isinstance(section.get("config"), str) else None
         payload = {"stage": stage, "section": section, "recipe": recipe, "model": self.model,
                    "prompt_format": self.prompt_format, "layout": self.layout_fields(), "seed": self.seed,
-                   "upstream": upstream}
+                   "upstream": upstream, "inputs": input_digests(stage, section)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def layout_fields(self) -> dict[str, str]:
