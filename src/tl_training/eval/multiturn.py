@@ -1,23 +1,13 @@
 """BFCL multi-turn evaluation: run the model turn by turn against BFCL's tool backends and score as BFCL does.
 
-An episode (a record from ``convert.bfcl`` for a ``multi_turn_*`` category) loads its initial config into
-two sets of backend instances (``bfcl_backends.Environment``): the model's and the ground truth's.  For
-each user turn the model is prompted with the conversation so far, generates, its calls are executed and
-their results fed back as tool messages, until it answers with no call or ``max_steps`` generations pass
-(BFCL: 20; hitting the limit fails the task, as BFCL's force-quit does).  A turn whose output fails to
-parse ends the turn (BFCL: "proceed to next turn").  At a held-out turn (``miss_func``) the held-out
-tools are added and the user says so (BFCL's prompt).  The ground truth's calls run on their instances.
-
-Checks after each turn, as BFCL's ``multi_turn_checker`` (first failure decides the task):
-- a turn with ground-truth calls needs at least one model call;
-- **state**: every public attribute of each ground-truth instance equals the model instance's;
-- **response**: each ground-truth result appears among the model's results of this and earlier turns
-  (one occurrence consumed per item, any order);
-- a turn without ground-truth calls (``miss_func`` / ``miss_param``) needs no model call (BFCL's
-  irrelevance check): the model should ask or abstain.
+The episode, its execution and its checks are ``environments.bfcl.BFCLEnvironment`` (the environment RL
+rollouts use too).  For each user turn the model is prompted with the conversation so far, generates, its
+calls are executed and their results fed back as tool messages, until it answers with no call or
+``max_steps`` generations pass (BFCL: 20; hitting the limit fails the task, as BFCL's force-quit does).  A
+turn whose output fails to parse ends the turn (BFCL: "proceed to next turn").
 
 Figures: VA = share of tasks passing every turn; DE = share of generations that tried a call and failed to
-parse; CE = share of executed calls the environment rejected (``CallResult.rejected``).
+parse; CE = share of executed calls the environment rejected (``ToolResult.rejected``).
 """
 
 from __future__ import annotations
@@ -31,15 +21,9 @@ from typing import Any, Callable
 
 from ..calls import parse_calls
 from ..cli import UserError
-from ..record import openai_tool_call
-from ..render import BUILTIN_TOOLS
-from .bfcl_backends import Environment
+from ..environments import BFCLEnvironment, executable
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT
-# BFCL's DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC: the user message of a held-out turn
-HOLDOUT_PROMPT = "I have updated some more functions you can choose from. What about now?"
-# the paper format's own tools end a turn (an answer or a question to the user); they are not backend calls
-TURN_ENDING = {tool["function"]["name"] for tool in BUILTIN_TOOLS}
 
 Generate = Callable[[str], str]  # prompt text -> completion text
 
@@ -56,94 +40,41 @@ class EpisodeScore:
     rejected_calls: int = 0
     turns: list[dict[str, Any]] = field(default_factory=list)  # per turn: steps (output, calls, results), gold
 
-    def fail(self, turn: int, reason: str) -> None:
-        if self.valid:
-            self.valid, self.failed_turn, self.reason = False, turn, reason
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _state_difference(model: Environment, gold: Environment) -> str | None:
-    """The first public attribute where the model's state differs from the ground truth's (BFCL compares
-    the attributes of the ground-truth instance)."""
-    model_state = model.state()
-    for class_name, attributes in gold.state().items():
-        for key, value in attributes.items():
-            if model_state[class_name].get(key) != value:
-                return f"{class_name}.{key}"
-    return None
-
-
-def _missing_results(model_results: list[str], gold_results: list[str]) -> list[str]:
-    """Ground-truth results not found among the model's (each model result matches at most one)."""
-    pool, missing = list(model_results), []
-    for item in gold_results:
-        if item in pool:
-            pool.remove(item)
-        else:
-            missing.append(item)
-    return missing
-
-
 def run_episode(case: dict[str, Any], generate: Generate, renderer, syntax: str,
                 max_steps: int = MAX_STEPS) -> EpisodeScore:
-    meta = case["meta"]
-    long_context = "long_context" in meta["category"]
-    model_env = Environment(meta["initial_config"], meta["involved_classes"], long_context)
-    gold_env = Environment(meta["initial_config"], meta["involved_classes"], long_context)
-    record = {"id": case["id"], "tools": list(case["tools"]), "messages": []}
+    env = BFCLEnvironment()
+    record = env.reset(case)
     score = EpisodeScore(case["id"])
-    model_results: list[str] = []  # every turn so far: BFCL's response check looks back over earlier turns
-    for t, user_messages in enumerate(meta["turns"]):
-        if str(t) in meta["holdout_tools"]:
-            record["tools"] += meta["holdout_tools"][str(t)]
-            user_messages = [{"role": "user", "content": HOLDOUT_PROMPT}]
-        record["messages"] += [{"role": m["role"], "content": m["content"]} for m in user_messages]
-        steps, made_call, finished = [], False, False
-        for _ in range(max_steps):
-            output = generate(renderer.render_prompt(record))
-            score.generations += 1
-            parsed = parse_calls(output, syntax)
-            calls = [c for c in parsed.calls if c["name"] not in TURN_ENDING]
-            step: dict[str, Any] = {"output": output, "calls": calls, "results": []}
-            steps.append(step)
-            if not parsed.ok:
-                score.parse_errors += 1
-                step["error"] = parsed.error
-            if not parsed.ok or not calls:
-                record["messages"].append({"role": "assistant", "content": output})
-                finished = True
-                break
-            made_call = True
-            record["messages"].append({"role": "assistant", "content": "",
-                                       "tool_calls": [openai_tool_call(c) for c in calls]})
-            for call in calls:
-                result = model_env.execute(call)
-                score.calls += 1
-                score.rejected_calls += result.rejected
-                step["results"].append(result.text)
-                model_results.append(result.text)
-                record["messages"].append({"role": "tool", "name": call["name"], "content": result.text})
-        gold_calls = [gold_env.gold_call(text) for text in meta["ground_truth"][t]]
-        gold_results = [gold_env.execute(call).text for call in gold_calls]
-        score.turns.append({"steps": steps, "gold": gold_calls, "gold_results": gold_results})
-        if not finished:
-            score.fail(t, f"step limit: still calling after {max_steps} generations")
-            break  # BFCL's force-quit ends the task
-        if not gold_calls:
-            if made_call:
-                score.fail(t, "called a function where the task cannot be done (should ask or abstain)")
-            continue
-        if not made_call:
-            score.fail(t, "no call where the ground truth calls")
-            continue
-        difference = _state_difference(model_env, gold_env)
-        if difference:
-            score.fail(t, f"state differs from the ground truth's: {difference}")
-        missing = _missing_results(model_results, gold_results)
-        if missing:
-            score.fail(t, f"ground-truth results missing from the model's: {missing[:2]}")
+    steps: list[dict[str, Any]] = []
+    turn_steps: list[list[dict[str, Any]]] = []  # the model's steps, one list per user turn
+    while not env.done:
+        if len(steps) == max_steps:
+            turn_steps.append(steps)
+            env.truncate(f"step limit: still calling after {max_steps} generations")
+            break
+        output = generate(renderer.render_prompt(record))
+        score.generations += 1
+        parsed = parse_calls(output, syntax)
+        calls = executable(parsed.calls) if parsed.ok else []
+        step: dict[str, Any] = {"output": output, "calls": calls, "results": []}
+        steps.append(step)
+        if not parsed.ok:
+            score.parse_errors += 1
+            step["error"] = parsed.error
+        result = env.step(calls, output)
+        score.calls += len(result.results)
+        score.rejected_calls += sum(r.rejected for r in result.results)
+        step["results"] = [r.content for r in result.results]
+        if not calls:  # the turn ended
+            turn_steps.append(steps)
+            steps = []
+    score.turns = [{"steps": s, **gold} for s, gold in zip(turn_steps, env.turns)]
+    if env.failure is not None:
+        score.valid, (score.failed_turn, score.reason) = False, env.failure
     return score
 
 
