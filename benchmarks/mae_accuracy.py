@@ -27,7 +27,7 @@ FIXTURES = {  # label file -> (converter, source under ../shared/data)
     "mae_toolbench": ("toolbench", "toolbench"),
     "mae_rotbench_train": ("rotbench", "rotbench_train/Tools_gpt4"),
 }
-# The authors' rule as METHOD.md describes it (their phrase list re-created from that description, not copied):
+# The authors' rule as docs/method.md describes it (their phrase list re-created from that description, not copied):
 # substrings of the error signatures, compared after removing punctuation and case, so "error" alone decides.
 AUTHORS_PHRASES = ["error", "is not defined", "missing 1 required positional argument",
                    "got an unexpected keyword argument", "invalid api call", "client error", "typeerror"]

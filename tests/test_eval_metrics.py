@@ -175,7 +175,7 @@ def test_gold_answers_score_100_on_every_single_turn_benchmark(benchmark_cases):
         figures = summarize(scores)
         assert (figures["TS_corrected"], figures["PI_corrected"], figures["CF_corrected"]) == (100.0,) * 3, name
         assert set(figures["categories"]) == {"correct"}, name
-        if name == "rotbench:clean":  # METHOD.md: the official empty-arguments rule costs 8 of 105 cases
+        if name == "rotbench:clean":  # docs/method.md: the official empty-arguments rule costs 8 of 105 cases
             assert (figures["TS"], figures["PI"], figures["CF"]) == (92.38,) * 3
             assert sum(not s.ts for s in scores) == 8
         elif not name.startswith("rotbench"):

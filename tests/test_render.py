@@ -63,7 +63,7 @@ PAPER_TOOLS = [
 
 @pytest.fixture
 def record():
-    """METHOD.md's example as a multi-turn trajectory: an adverse call masked by MAE, the correction
+    """docs/method.md's example as a multi-turn trajectory: an adverse call masked by MAE, the correction
     (with a thought that names a tool), a parallel call, tool results and the final answer."""
     return {"id": "method/example", "tools": copy.deepcopy(PAPER_TOOLS), "messages": [
         {"role": "user", "content": "Find recent papers about graph neural networks and summarise the top one."},

@@ -1,4 +1,4 @@
-"""The error-category classifier and reward of IRM (METHOD.md, Stage 3), shared by RL, scoring and evaluation.
+"""The error-category classifier and reward of IRM (docs/method.md, Stage 3), shared by RL, scoring and evaluation.
 
 ``judge(prediction, gold, tools)`` grades one assistant turn against the acceptable gold answers:
 
@@ -22,7 +22,7 @@ Decisions (tested in tests/test_verdict.py):
   Each matched pair is graded as a single call; an unmatched gold call (missing) counts as ``wrong_tool``,
   an unmatched predicted call (extra) as ``wrong_tool`` or, for an unknown name, ``tool_hallucination``.
   The turn's category is its worst slot's; its ``flags`` are the union of its parameter-error slots'
-  flags. Its reward is the **mean** over slots: with one call it is exactly METHOD.md's table, and with
+  flags. Its reward is the **mean** over slots: with one call it is exactly the paper's table (docs/method.md), and with
   several it gives partial credit (two right calls of three beat none), which the minimum would hide
   from the policy gradient. Only an all-correct turn earns the full ``correct`` reward.
 - **Several gold alternatives**: the least severe category wins, then the higher reward, then the
@@ -53,7 +53,7 @@ FLAGS = ("hallucinated", "missing", "redundant")  # sorted, as they appear in a 
 
 @dataclass(frozen=True)
 class RewardTable:
-    """Reward per category; the defaults are METHOD.md's table (the authors' code).
+    """Reward per category; the defaults are the paper's table as the authors' code has it (docs/method.md).
 
     A parameter error's reward depends on its flags H (hallucinated), R (redundant), M (missing).
     """

@@ -1,5 +1,5 @@
 """Converters: one module per source format, each a function ``(path, tally, strict) -> Iterator[record]``
-yielding validated canonical records (DESIGN.md §2).  ``docs/formats.md`` describes every source shape.
+yielding validated canonical records (README, The record).  ``docs/formats.md`` describes every source shape.
 
 A defect in a source item raises ``RecordError`` naming file, line or index and field when ``strict``;
 otherwise the item is counted in the tally under its reason and skipped.

@@ -1,4 +1,4 @@
-"""Per-case scores and their aggregates: TS / PI / CF (METHOD.md, Evaluation), BFCL pass, irrelevance.
+"""Per-case scores and their aggregates: TS / PI / CF (docs/method.md, evaluation), BFCL pass, irrelevance.
 
 One case is graded against every acceptable gold answer and keeps its best level:
 

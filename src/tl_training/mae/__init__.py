@@ -1,7 +1,7 @@
 """MAE (Mitigating Adverse Effects): find calls the environment rejected and take them out of the loss.
 
 ``classify_feedback`` reads one tool message, ``check_call`` checks one call against the record's tool
-list and schemas, ``mark_record`` applies both to a record (DESIGN.md §2: ``train: false`` plus
+list and schemas, ``mark_record`` applies both to a record (the record format: ``train: false`` plus
 ``mae_reason`` on the assistant turn).  The reason set and the config are documented in docs/mae.md.
 """
 

@@ -1,4 +1,4 @@
-"""The weighted-loss trainer: ``transformers.Trainer`` plus one loss (METHOD.md, Stage 2, **[decided]**).
+"""The weighted-loss trainer: ``transformers.Trainer`` plus one loss (docs/method.md, Stage 2, decided).
 
 Loss of an optimizer step = sum(w * token NLL) / sum(w), both sums over every micro-batch of the step
 on every data-parallel rank.  Trainer already collects the micro-batches of a step before running them

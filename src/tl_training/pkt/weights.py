@@ -1,4 +1,4 @@
-"""Key spans -> token weights (METHOD.md, Stage 2): pure functions over text, spans and token offsets.
+"""Key spans -> token weights (docs/method.md, Stage 2): pure functions over text, spans and token offsets.
 
 Everything here works on characters of the rendered text, never on token strings, so any tokenizer and
 any chat template give the same key characters; the tokenizer only decides which token holds them.

@@ -2,7 +2,7 @@
 
 Two formats (``get_renderer``):
 
-* ``"paper"`` -- the TL-CodeLLaMA-2 format (METHOD.md "Prompt format"): a ``System:`` message holding
+* ``"paper"`` -- the TL-CodeLLaMA-2 format (docs/method.md, the prompt format): a ``System:`` message holding
   one ``Function:`` docstring block per tool, then ``Role: content`` lines joined by ``"\\n"`` (roles
   System, User, Assistant, Output), generation prompt ``"\\nAssistant:"``, calls written as
   ``name(key='value')``.

@@ -1,4 +1,4 @@
-"""PPO with the IRM reward, as the paper runs it (METHOD.md, Stage 3), in one file read top to bottom.
+"""PPO with the IRM reward, as the paper runs it (docs/method.md, Stage 3), in one file read top to bottom.
 
 Models: the actor and a frozen reference start from the SFT checkpoint; the critic is the same
 checkpoint's backbone with a scalar value head (``AutoModelForTokenClassification``, one label: the

@@ -1,4 +1,4 @@
-"""Records -> RL prompts, each with its gold answers and its own candidate tools (DESIGN.md §2).
+"""Records -> RL prompts, each with its gold answers and its own candidate tools (README, The record).
 
 - An eval case (a record with ``gold``) is one prompt: the whole conversation, then the generation prompt.
 - A trajectory gives one prompt per trained assistant turn that makes calls: the history up to that

@@ -1,4 +1,4 @@
-"""Canonical records (DESIGN.md §2) from scenarios: training trajectories and held-out evaluation cases.
+"""Canonical records (README, The record) from scenarios: training trajectories and held-out evaluation cases.
 
 A trajectory ends with a plain assistant answer rather than a ``finish`` tool: every chat template renders a
 plain message natively, while a ``finish`` call would teach a convention only the paper's format has.
