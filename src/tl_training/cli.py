@@ -13,6 +13,7 @@ import os
 import sys
 
 from . import __version__
+from .errors import UserError
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
@@ -26,10 +27,6 @@ COMMAND_MODULES = [
     "tl_training.pipeline.command",
     "tl_training.ablation.command",
 ]
-
-
-class UserError(Exception):
-    """Bad input or configuration: printed as one clear line, exit code 2, no traceback."""
 
 
 def positive_int(text: str) -> int:

@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from .record import RecordError, validate_record
+from .errors import RecordError, UserError
+from .record import validate_record
 
 MAX_EXAMPLES = 5
 TOP_REASONS = 3  # reasons named in the error of a run that wrote nothing
@@ -149,7 +150,6 @@ class AtomicFile:
     so ``target`` holds either its previous content or the whole new one, never a part.  The temporary
     name keeps the target's suffix, for writers that read the format from it (matplotlib).
     """
-
     def __init__(self, target: str | Path):
         self.target = Path(target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -201,8 +201,6 @@ def refuse_overwriting(inputs: Named, outputs: Named) -> None:
     path; None paths are options not given.  Writing an input would destroy it (an output is created
     before its input is read through), so this is checked on resolved paths and inodes, not on spellings.
     """
-    from .cli import UserError
-
     given_inputs = [(label, Path(p)) for label, p in inputs if p is not None]
     given_outputs = [(label, Path(p)) for label, p in outputs if p is not None]
     for out_label, out in given_outputs:
@@ -219,8 +217,6 @@ def refuse_overwriting(inputs: Named, outputs: Named) -> None:
 def require_written(tally: Tally, output: str | Path, allow_empty: bool) -> None:
     """Fail a run that wrote nothing usable, naming how much was read and the top reasons it was rejected;
     called before the output is committed, so the previous output stays.  ``--allow-empty`` lets it pass."""
-    from .cli import UserError
-
     if tally.written or allow_empty:
         return
     if not tally.read:

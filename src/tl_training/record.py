@@ -1,4 +1,4 @@
-"""The canonical record (DESIGN.md §2): one trajectory or evaluation case in Hugging Face chat form.
+"""The canonical record (README, The record): one trajectory or evaluation case in Hugging Face chat form.
 
 Records stay plain dicts so they feed ``apply_chat_template`` and ``datasets`` directly; this module
 validates them and offers the few accessors every stage needs.  A call, wherever it appears outside a
@@ -9,23 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from .errors import RecordError
+
 ROLES = ("system", "user", "assistant", "tool")
-
-
-class RecordError(ValueError):
-    """A record that breaks the contract; ``where`` names the file and line, ``field`` the bad field."""
-
-    def __init__(self, message: str, field: str = "", where: str = ""):
-        self.message, self.field, self.where = message, field, where
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        parts = [p for p in (self.where, self.field and f"field {self.field}") if p]
-        return f"{': '.join(parts)}: {self.message}" if parts else self.message
-
-    def located(self, where: str) -> "RecordError":
-        """The same error, placed at ``where`` (for example ``data.jsonl:17``)."""
-        return RecordError(self.message, self.field, where)
 
 
 # ---------------------------------------------------------------------------------------------- accessors
@@ -144,7 +130,7 @@ def validate_gold(gold: Any) -> None:
 
 
 def validate_record(record: Any) -> dict[str, Any]:
-    """Check a record against DESIGN.md §2 and return it; raise RecordError naming the bad field."""
+    """Check a record against the record format (README, The record) and return it; raise RecordError naming the bad field."""
     if not isinstance(record, dict):
         raise RecordError("a record must be a JSON object", "")
     record_id = record.get("id")

@@ -11,8 +11,9 @@ import argparse
 from collections import defaultdict
 from typing import Any
 
+from .errors import RecordError, UserError
 from .jsonl import RecordWriter, Tally, read_records, refuse_overwriting, require_written
-from .record import RecordError, validate_record
+from .record import validate_record
 from .verdict import CATEGORIES, RewardTable, Verdict, judge
 
 
@@ -50,8 +51,6 @@ class CategoryTable:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import UserError
-
     try:
         rewards = RewardTable.from_yaml(args.rewards) if args.rewards else None
     except (OSError, ValueError) as exc:

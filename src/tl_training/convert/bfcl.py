@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..cli import UserError
+from ..errors import UserError
 from ..jsonl import Tally
 from .common import build_one, fail, item_or_fail, iter_items
 from .schema import openai_tool
@@ -96,7 +96,7 @@ def _product(options: list[list[Any]], field: str) -> list[list[Any]]:
 def _expand(value: Any, field: str) -> list[Any]:
     """The concrete values one BFCL acceptable value stands for.  BFCL nests acceptable-value lists inside
     dict values ({"k": [v1, v2, ""]}) and inside lists of dicts; we spell each combination out so that the
-    gold stays a plain ``any_of`` of literals (DESIGN.md §2)."""
+    gold stays a plain ``any_of`` of literals (README, The record)."""
     if isinstance(value, dict):
         keys = list(value)
         options = [_alternatives(value[k], f"{field}.{k}", omit=_OMIT) for k in keys]

@@ -7,7 +7,8 @@ import sys
 from itertools import islice
 from pathlib import Path
 
-from ..record import RecordError
+from ..errors import RecordError, UserError
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..cli import UserError
     from ..jsonl import RecordWriter, locate_undecodable, refuse_overwriting, require_written
     from . import FORMATS
     from .common import ConvertTally

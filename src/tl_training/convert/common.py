@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..calls import ReadError, json_value_at, literal_at, read_arguments, read_call, read_json
+from ..errors import RecordError
 from ..jsonl import Tally
-from ..record import RecordError, openai_tool_call, validate_record
+from ..record import openai_tool_call, validate_record
 
 _BLANKS = re.compile(r"\s*")
 

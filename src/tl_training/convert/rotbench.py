@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import RecordError
 from ..jsonl import Tally
-from ..record import RecordError
 from .common import build_one, fail, item_or_fail, iter_items, note, reason_of, reject
 from .react import INSTRUCTION_META, convert_conversation, parse_turn
 

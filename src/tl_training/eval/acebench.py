@@ -46,9 +46,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..calls import parse_calls
-from ..cli import UserError
+from ..errors import RecordError, UserError
 from ..jsonl import Tally
-from ..record import RecordError
 
 NORMAL, SPECIAL_KINDS = "normal", ("incomplete", "error_param", "irrelevant")
 MISSING_PHRASE = "Missing necessary parameters"

@@ -8,7 +8,7 @@
   ``rotbench:third_turn`` (or ``third_turn_<level>``) for Third_Turn.
 - ``toolalpaca:simulated`` / ``toolalpaca:real``: the first golden step of each instruction.
 - ``NAME:path/to/file.json``: any file the ``NAME`` converter reads; ``openai:cases.jsonl`` reads
-  canonical records (DESIGN.md §2), such as the held-out cases of ``tl-training synth --eval``;
+  canonical records (README, The record), such as the held-out cases of ``tl-training synth --eval``;
   ``xlam:apibank_l2.json`` a benchmark redistributed in the xLAM layout (Hammer's API-Bank, Seal-Tools).
 - ``acebench:<category>``: ACEBench's English ``data_<category>.json`` and its answers (``acebench.py``).
 - ``tooleyes:first_turn`` / ``prefix`` / ``replay``: ToolEyes offline, scored by ``tooleyes.py``.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cli import UserError
+from ..errors import UserError
 from ..jsonl import Tally
 
 NOISE_LEVELS = ("clean", "slight", "medium", "heavy", "union")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..calls import parse_calls
-from ..cli import UserError
+from ..errors import UserError
 
 PREFIX = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code"
 BACKEND_MODULES = {  # BFCL's CLASS_FILE_PATH_MAPPING for the multi-turn classes

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from ..cli import UserError, positive_int
+from ..cli import positive_int
+from ..errors import ModelNotFound, UserError
 from ..jsonl import Tally, numbered_lines, refuse_overwriting, write_text_atomic
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
@@ -290,7 +291,7 @@ def appendix_lines(results: dict[str, Any], out_dir: Path) -> list[str]:
 
 def check_model_options(args: argparse.Namespace) -> None:
     """--model and --adapter name something that loads, before a benchmark is read or a model loaded."""
-    from ..models import ModelNotFound, check_model
+    from ..models import check_model
 
     if args.model:
         try:

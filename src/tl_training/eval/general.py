@@ -31,9 +31,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..cli import UserError
+from ..errors import RecordError, UserError
 from ..jsonl import Tally
-from ..record import RecordError
 
 SECTION = "general"  # results.json key
 GSM8K_INSTRUCTION = "Solve the problem step by step. End with the final answer on its own line, written as: #### <number>"

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
-from ..cli import UserError
+from ..errors import UserError
 from ..jsonl import numbered_lines, write_text_atomic
 from ..generation import completion_text, pad_token_id, stop_token_ids
 

@@ -15,6 +15,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import UserError
+
 
 class Outputs:
     def __init__(self, name: str, out_dir: Path, args: argparse.Namespace, state: dict[str, Any] | None,
@@ -48,8 +50,6 @@ class Outputs:
         if self.state is None:
             return lambda record, key: self._prediction(key)
         if self.args.backend != "transformers":
-            from ..cli import UserError
-
             raise UserError(f"{self.name}: an episode needs the model turn by turn: use --backend transformers")
         from .multiturn import transformers_generator
 

@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..cli import UserError
+from ..errors import UserError
 from ..jsonl import AtomicFile
 from ..verdict import CATEGORIES
 from .metrics import CaseScore

@@ -54,8 +54,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..calls import parse_calls
-from ..cli import UserError
 from ..convert.react import thought_of
+from ..errors import UserError
 from ..jsonl import Tally
 from ..mae.feedback import classify_feedback
 from ..record import first_user_query, message_calls, openai_tool_call

@@ -17,9 +17,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from ..errors import ConfigError, RecordError, UserError
 from ..jsonl import AtomicFile, Tally, numbered_lines, refuse_overwriting, require_written, write_bytes_atomic
-from ..record import RecordError, validate_record
-from .config import ConfigError, MAEConfig, load_config
+from ..record import validate_record
+from .config import MAEConfig, load_config
 from .feedback import REASONS
 from .mark import MarkResult, mark_record
 
@@ -152,8 +153,6 @@ def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rej
 
 
 def _run(args: Any) -> int:
-    from ..cli import UserError
-
     if not Path(args.input).is_file():
         raise UserError(f"{args.input}: no such file")
     rejects = args.rejects or default_rejects_path(args.output)

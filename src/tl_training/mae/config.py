@@ -9,12 +9,9 @@ from typing import Any
 
 import yaml
 
+from ..errors import ConfigError
 from .feedback import REASONS, FeedbackClassifier
 from .patterns import DEFAULT_PATTERNS, Pattern
-
-
-class ConfigError(ValueError):
-    """A bad MAE config; the message names the file and the field."""
 
 
 @dataclass

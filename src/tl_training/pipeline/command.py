@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ..errors import UserError
+
 # --quick: the same job on a tiny random model and a handful of records, about a minute on 2 CPU cores.
 QUICK_OVERRIDES = [
     "model=tiny", "data.n=12", "data.eval_n=6",
@@ -30,7 +32,6 @@ def register(subparsers) -> None:
 
 
 def load(config_path: str, overrides: list[str], quick: bool):
-    from ..cli import UserError
     from .config import PipelineConfigError, load_config
 
     try:

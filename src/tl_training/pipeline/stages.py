@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import yaml
 
+from ..errors import ConfigError, ModelNotFound, UserError
 from .config import PipelineConfig
 
 MARKER = "DONE.json"
@@ -35,7 +36,7 @@ SFT_DEFAULTS = {"report_to": "none", "logging_steps": 5, "save_strategy": "steps
 
 def call_command(argv: list[str]) -> int:
     """Run a ``tl-training`` subcommand in-process: the same parser and function the console script uses."""
-    from ..cli import UserError, build_parser
+    from ..cli import build_parser
 
     args = build_parser().parse_args(argv)
     code = int(args.func(args) or 0)
@@ -52,8 +53,6 @@ def launch_command(launch: str | None, argv: list[str]) -> None:
         return
     import shlex
     import subprocess
-
-    from ..cli import UserError
 
     command = [*shlex.split(launch), "-m", "tl_training", *argv]
     print(f"pipeline: {shlex.join(command)}", file=sys.stderr)
@@ -94,8 +93,6 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
             metrics["eval_cases"] = count_lines(cases)
     else:
         if not Path(data["input"]).exists():
-            from ..cli import UserError
-
             raise UserError(f"{cfg.source}: field data.input: {data['input']} not found")
         converted = out / "converted.jsonl" if data.get("sample") else train
         if source == "convert":
@@ -116,9 +113,8 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
 
 
 def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    from ..cli import UserError
     from ..mae.command import run_mae as mark
-    from ..mae.config import ConfigError, load_config
+    from ..mae.config import load_config
 
     try:
         mae_config = load_config(None, **cfg.stage_fields("mae"))
@@ -154,8 +150,7 @@ def check_config(cfg: PipelineConfig) -> None:
     mistakes would otherwise surface after the stages before them ran, hours later)."""
     import tempfile
 
-    from ..cli import UserError
-    from ..models import ModelNotFound, check_model
+    from ..models import check_model
     from ..pkt.config import load_config as load_sft
     from ..rl.config import load_config as load_rl
 
@@ -250,7 +245,7 @@ def check_eval_options(cfg: PipelineConfig) -> None:
     import contextlib
     import io
 
-    from ..cli import UserError, build_parser
+    from ..cli import build_parser
 
     said = io.StringIO()
     try:

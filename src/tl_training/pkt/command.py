@@ -10,6 +10,8 @@ import json
 import time
 from pathlib import Path
 
+from ..errors import ModelNotFound, RecordError, UserError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sft", help="PKT weighted SFT (pkt: false gives standard SFT)")
@@ -94,10 +96,8 @@ def check_report_to(config) -> None:
 
 
 def run(args) -> int:
-    from ..cli import UserError
     from ..jsonl import write_text_atomic
-    from ..models import ModelNotFound, check_model, load_tokenizer
-    from ..record import RecordError
+    from ..models import check_model, load_tokenizer
     from .config import load_config, resume_checkpoint
 
     where = f"config {args.config}" if args.config else "config"

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
+from ..errors import RecordError
 from ..jsonl import Tally
-from ..record import RecordError, message_calls
+from ..record import message_calls
 from .weights import CallKeys, TokenWeights, token_weights, tokenize_with_offsets, tokens_covering
 
 

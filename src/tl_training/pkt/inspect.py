@@ -16,6 +16,7 @@ import sys
 from itertools import islice
 
 from ..cli import non_negative_int, positive_int
+from ..errors import ModelNotFound, RecordError, UserError
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
 DIM, KEY, WEIGHT, RESET = "\x1b[2m", "\x1b[1;30;43m", "\x1b[35m", "\x1b[0m"
@@ -93,10 +94,8 @@ def html_view(rows: list[dict], title: str) -> str:
 
 
 def run(args) -> int:
-    from ..cli import UserError
     from ..jsonl import read_records, reading_notice, refuse_overwriting, write_text_atomic
-    from ..models import ModelNotFound, load_tokenizer
-    from ..record import RecordError
+    from ..models import load_tokenizer
     from ..render import Layout, get_renderer
     from .data import encode_record
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..calls import format_calls, parse_calls
-from ..record import RecordError, is_trained, message_calls, openai_tool_call, validate_record
+from ..errors import RecordError
+from ..record import is_trained, message_calls, openai_tool_call, validate_record
 from .layout import Layout
 from .spans import Rendered, Renderer, TurnSpan, locate_calls
 

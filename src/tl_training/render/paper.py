@@ -1,11 +1,12 @@
-"""The TL-CodeLLaMA-2 prompt format (METHOD.md "Prompt format")."""
+"""The TL-CodeLLaMA-2 prompt format (docs/method.md, the prompt format)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..calls import format_calls
-from ..record import RecordError, is_trained, message_calls, validate_record
+from ..errors import RecordError
+from ..record import is_trained, message_calls, validate_record
 from .layout import Layout
 from .spans import Rendered, Renderer, TurnSpan, locate_calls
 

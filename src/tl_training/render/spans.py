@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..calls import parse_calls
-from ..record import RecordError
+from ..errors import RecordError
 from .layout import Layout
 
 
