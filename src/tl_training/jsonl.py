@@ -59,14 +59,6 @@ class Tally:
                 "reasons": dict(self.reasons), "examples": self.examples}
 
 
-def loads(text: str | bytes) -> Any:
-    return orjson.loads(text)
-
-
-def dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
 def numbered_lines(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
     """The non-blank lines of a binary file with their 1-based numbers; a UTF-8 byte order mark before the
     first line is dropped (editors on Windows write one; it is no part of the first record)."""
