@@ -66,3 +66,77 @@ def save_toy_model(path: str | Path, records: list[dict[str, Any]], warm_steps: 
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return Path(path)
+
+
+class ToyEnvironment:
+    """A two-turn toy episode over the same task: call ``alpha()`` (``beta()`` is the wrong tool, and runs
+    too), then answer.  Gold ``alpha()``; the task check passes when ``alpha`` ran and the model answered."""
+
+    def reset(self, case: dict[str, Any]) -> dict[str, Any]:
+        from tl_training.record import make_call
+
+        self.record = {"id": case["id"], "tools": TOOLS, "messages": [dict(m) for m in case["messages"]]}
+        self.gold = [make_call(GOLD_TOOL)]
+        self.called, self.done, self.truncated = set(), False, False
+        return self.record
+
+    def step(self, calls, content=""):
+        from tl_training.environments import Step, ToolResult
+        from tl_training.environments.base import append_result, append_turn
+
+        append_turn(self.record, calls, content)
+        if not calls:
+            self.done = True
+            return Step([], True)
+        results = [ToolResult(c, "ok", False) for c in calls]
+        for result in results:
+            append_result(self.record, result)
+        self.called |= {c["name"] for c in calls}
+        return Step(results, False)
+
+    def truncate(self, reason):
+        self.truncated = self.done = True
+
+    def outcome(self):
+        from tl_training.environments import Outcome
+
+        return Outcome(GOLD_TOOL in self.called and not self.truncated)
+
+
+def save_episode_toy_model(path: str | Path, records: list[dict[str, Any]], warm_steps: int = 40, seed: int = 0) -> Path:
+    """A tiny model warm-started on whole toy episodes in the paper format: a call to a random tool, its
+    ``ok``, then the answer ``Done.`` (so it writes calls and stops, and picks the tool by chance)."""
+    import torch
+
+    from tl_training.record import openai_tool_call
+    from tl_training.render import get_renderer
+    from tl_training.tiny import build_model, build_tokenizer
+
+    tokenizer = build_tokenizer(toy_corpus() + ["Done. ok Output:"] * 3)
+    model = build_model(tokenizer, seed=seed)
+    renderer = get_renderer("paper", tokenizer)
+    rng = random.Random(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(warm_steps):
+        rows = []
+        for record in rng.sample(records, min(8, len(records))):
+            name = rng.choice((GOLD_TOOL, WRONG_TOOL))
+            episode = {**record, "messages": record["messages"] + [
+                {"role": "assistant", "content": "", "tool_calls": [openai_tool_call(make_call(name))]},
+                {"role": "tool", "name": name, "content": "ok"}, {"role": "assistant", "content": "Done."}]}
+            rendered = renderer.render(episode)
+            encoded = tokenizer(rendered.text, add_special_tokens=False, return_offsets_mapping=True)
+            labels = [token if any(t.span[0] <= start < t.span[1] for t in rendered.turns) else -100
+                      for token, (start, _) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+            rows.append((encoded["input_ids"], labels))
+        width = max(len(ids) for ids, _ in rows)
+        input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in rows])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in rows])
+        model(input_ids=input_ids, attention_mask=attention, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return Path(path)

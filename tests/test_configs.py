@@ -20,7 +20,7 @@ ON_CPU = ["bf16=false"]
 SFT_CONFIGS = ["configs/sft_example.yaml", "configs/paper/sft_codellama7b.yaml"]
 RL_CONFIGS = ["configs/rl_ppo_example.yaml", "configs/rl_grpo_example.yaml", "configs/paper/ppo_codellama7b.yaml"]
 PIPELINE_CONFIGS = ["configs/demo.yaml", "configs/ablation_rotbench.yaml", "configs/paper/pipeline_codellama7b.yaml",
-                    "configs/modern/qwen2.5-7b-grpo.yaml"]
+                    "configs/modern/qwen2.5-7b-grpo.yaml", "configs/modern/qwen2.5-7b-episode.yaml"]
 
 
 def test_every_shipped_config_is_covered():

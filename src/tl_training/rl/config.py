@@ -3,7 +3,8 @@
 Unknown keys are an error, and so are a boolean that is not true or false and a number out of its range
 (``pkt.config.check_fields``).  PPO defaults are the paper's (its IRM stage: KL 0.4, clip 0.2, lambda
 0.95, actor/critic learning rates 2e-7/1e-7); GRPO reads the shared fields and passes ``grpo_args``
-through to TRL's ``GRPOConfig``.
+through to TRL's ``GRPOConfig``.  ``mode: episode`` runs either algorithm over multi-turn episodes in our
+own loop (``rl/episode.py``); ``grpo_args`` does not apply there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from ..pkt.config import Range, above, at_least, check_fields, coerce_yaml_1_1, config_dict, layout_of, within
 
 ALGORITHMS = ("ppo", "grpo")
+MODES = ("single", "episode")
 RL_RANGES = {
     "reward_clip": above(0), "max_prompt_length": at_least(1), "max_new_tokens": at_least(1), "temperature": above(0),
     "top_p": Range(lambda v: 0 < v <= 1, "> 0 and <= 1"), "steps": at_least(1), "batch_size": at_least(1),
@@ -22,13 +24,18 @@ RL_RANGES = {
     "weight_decay": at_least(0), "max_grad_norm": above(0), "kl_coef": at_least(0), "gamma": within(0, 1),
     "lam": within(0, 1), "clip_ratio": above(0), "value_clip": above(0), "num_generations": at_least(1),
     "save_steps": at_least(0), "logging_steps": at_least(1), "lora_r": at_least(1), "lora_alpha": above(0),
-    "lora_dropout": within(0, 1, high_included=False),
+    "lora_dropout": within(0, 1, high_included=False), "max_turns": at_least(1), "max_episode_length": at_least(2),
 }
 
 
 @dataclass
 class RLConfig:
     algorithm: str = field(default="ppo", metadata={"help": "'ppo' (the paper: learned critic) or 'grpo' (TRL)"})
+    mode: str = field(default="single", metadata={
+        "help": "'single': grade one call per prompt (the paper); 'episode': multi-turn episodes with executed tools"})
+    max_turns: int = field(default=4, metadata={"help": "episode: generations per episode (the turn cap)"})
+    max_episode_length: int = field(default=4096, metadata={"help": "episode: tokens per episode, prompt included"})
+    outcome_reward: float = field(default=1.0, metadata={"help": "episode: added when the environment's task check passes"})
     model: str = field(default="smollm2-135m", metadata={"help": "the SFT checkpoint: local path, hub id or 'smollm2-135m'"})
     output_dir: str = field(default="", metadata={"help": "where checkpoints and rl_log.jsonl go"})
     train_files: list[str] = field(default_factory=list, metadata={"help": "JSONL records: eval cases with gold, or trajectories"})
@@ -87,6 +94,8 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     config = RLConfig(**values)
     if config.algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
+    if config.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {config.mode!r}")
     if config.prompt_format not in ("chat", "paper"):
         raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
     layout_of(config)
@@ -95,8 +104,11 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
         raise ValueError("output_dir is required")
     if not config.train_files:
         raise ValueError("train_files is required (one or more JSONL record files)")
-    if config.batch_size % config.mini_batch_size and config.algorithm == "ppo":
+    if config.batch_size % config.mini_batch_size and (config.algorithm == "ppo" or config.mode == "episode"):
         raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of mini_batch_size ({config.mini_batch_size})")
+    if config.mode == "episode" and config.algorithm == "grpo" and config.batch_size % config.num_generations:
+        raise ValueError(f"batch_size ({config.batch_size}, episodes per process) must be a multiple of "
+                         f"num_generations ({config.num_generations}) in episode mode")
     if not isinstance(config.grpo_args, dict):
         raise ValueError("grpo_args must be a mapping of trl.GRPOConfig fields")
     return config

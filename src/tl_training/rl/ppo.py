@@ -67,32 +67,40 @@ def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, sum_over_proc
 
 def token_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
                   kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token rewards: ``-kl_coef * kl`` on every response token, plus the score on the last one.
+    """Per-token rewards: ``-kl_coef * kl`` on every response token, plus the scores.
 
-    ``kl`` is the sampled estimate ``log pi(a) - log pi_ref(a)`` of each generated token (zero where masked).
+    ``scores`` is one score per row, added at its last response token, or a [batch, response] tensor of
+    rewards already placed (multi-turn episodes: each call's at its own token).  ``kl`` is the sampled
+    estimate ``log pi(a) - log pi_ref(a)`` of each generated token (zero where masked).
     Returns (rewards, kl), both [batch, response].
     """
     kl = (logprobs - ref_logprobs) * mask
     rewards = -kl_coef * kl
+    if scores.dim() == 2:
+        return rewards + scores, kl
     last = (mask.sum(dim=1).long() - 1).clamp(min=0)
     rewards[torch.arange(len(scores)), last] += scores
     return rewards, kl
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalised advantage estimation over response tokens; the state after the last token is terminal.
+    """Generalised advantage estimation over the masked-in (generated) tokens; after the last one the state
+    is terminal.
 
-    The mask is a prefix of each row (nothing follows a stop), so zeroed values past it end the episode.
-    Returns (advantages, returns).
+    Unmasked tokens are skipped, not terminal: in a multi-turn episode the tool results between two turns
+    are the environment's, so the next state of a turn's last token is the next turn's first token.
+    Returns (advantages, returns), zero where masked.
     """
     values = values * mask
     advantages = torch.zeros_like(rewards)
     running = torch.zeros(rewards.shape[0], dtype=rewards.dtype, device=rewards.device)
+    next_value = torch.zeros_like(running)
     for t in reversed(range(rewards.shape[1])):
-        next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros_like(running)
+        acting = mask[:, t] > 0
         delta = rewards[:, t] + gamma * next_value - values[:, t]
-        running = (delta + gamma * lam * running) * mask[:, t]
-        advantages[:, t] = running
+        running = torch.where(acting, delta + gamma * lam * running, running)
+        next_value = torch.where(acting, values[:, t], next_value)
+        advantages[:, t] = running * mask[:, t]
     return advantages, (advantages + values) * mask
 
 
@@ -110,6 +118,13 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
     """Half the larger of the unclipped and clipped squared errors (values move at most ``clip`` per update)."""
     clipped = old_values + (values - old_values).clamp(-clip, clip)
     return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
+
+
+def kl_k3(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:
+    """The per-token KL estimate ``exp(r) - r - 1`` with ``r = log pi_ref - log pi`` (non-negative, unbiased;
+    GRPO's, as TRL computes it)."""
+    diff = ref_logprobs - logprobs
+    return torch.exp(diff) - diff - 1
 
 
 # ----------------------------------------------------------------------------------- model plumbing
@@ -138,22 +153,14 @@ def response_values(critic, input_ids, attention_mask, width: int) -> torch.Tens
     return out.logits[:, width - 1:-1, 0].float()
 
 
-def load_models(config):
-    """(actor, reference or None, critic): reference is None with LoRA (the actor with adapters off)."""
-    from transformers import AutoConfig, AutoModelForTokenClassification
-
-    from ..models import load_causal_lm, resolve_model
+def load_models(config, with_critic: bool = True):
+    """(actor, reference or None, critic or None): reference is None with LoRA (the actor with adapters off),
+    critic None without ``with_critic`` (GRPO's group baseline needs none)."""
+    from ..models import load_causal_lm
 
     dtype = None if config.dtype == "auto" else getattr(torch, config.dtype)
     actor = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
-    path = resolve_model(config.model)
-    critic_config = AutoConfig.from_pretrained(path, num_labels=1, trust_remote_code=config.trust_remote_code)
-    critic_config.classifier_dropout = 0.0  # values must not be noisy between rollout and update
-    critic = AutoModelForTokenClassification.from_pretrained(
-        path, config=critic_config, dtype=dtype or "auto", trust_remote_code=config.trust_remote_code, use_safetensors=True,
-    )
-    if critic.config.pad_token_id is None:
-        critic.config.pad_token_id = actor.config.pad_token_id
+    critic = load_critic(config, actor, dtype) if with_critic else None
     if not config.lora:
         reference = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
         reference.requires_grad_(False)
@@ -165,8 +172,25 @@ def load_models(config):
                           target_modules=config.lora_target_modules, task_type=task_type, **extra)
 
     # The critic's new value head trains in full (TOKEN_CLS keeps it in modules_to_save), so no adapter on it.
-    critic = get_peft_model(critic, lora("TOKEN_CLS", exclude_modules=["score", "classifier"]))
+    if critic is not None:
+        critic = get_peft_model(critic, lora("TOKEN_CLS", exclude_modules=["score", "classifier"]))
     return get_peft_model(actor, lora("CAUSAL_LM")), None, critic
+
+
+def load_critic(config, actor, dtype):
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from ..models import resolve_model
+
+    path = resolve_model(config.model)
+    critic_config = AutoConfig.from_pretrained(path, num_labels=1, trust_remote_code=config.trust_remote_code)
+    critic_config.classifier_dropout = 0.0  # values must not be noisy between rollout and update
+    critic = AutoModelForTokenClassification.from_pretrained(
+        path, config=critic_config, dtype=dtype or "auto", trust_remote_code=config.trust_remote_code, use_safetensors=True,
+    )
+    if critic.config.pad_token_id is None:
+        critic.config.pad_token_id = actor.config.pad_token_id
+    return critic
 
 
 @dataclass
@@ -178,13 +202,18 @@ class Rollout:
     values: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
+    ref_logprobs: torch.Tensor | None = None  # kept only where the loss holds the KL term (no critic: GRPO)
 
     def rows(self, index: torch.Tensor) -> "Rollout":
-        return Rollout(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        return Rollout(*(None if getattr(self, f) is None else getattr(self, f)[index] for f in self.__dataclass_fields__))
 
 
 def left_pad(tokenizer, texts: list[str], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]  # the text holds its BOS
+    return left_pad_ids(encoded, pad_id, device)
+
+
+def left_pad_ids(encoded: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(ids) for ids in encoded)
     input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(encoded), width), dtype=torch.long)
@@ -242,6 +271,10 @@ def make_accelerators(config) -> tuple[Any, Any]:
 
 
 class PPORecipe:
+    labels = CATEGORIES  # what the log gives a rate of
+    timers = ("generate", "judge", "score", "update")
+    with_critic = True
+
     def __init__(self, config, prompts, tokenizer, stop_strings: list[str], rewards=None):
         from accelerate.utils import set_seed
 
@@ -250,13 +283,34 @@ class PPORecipe:
         self.accelerator = self.actor_acc  # device, rank and collectives: the same for both
         set_seed(config.seed, device_specific=True)  # different samples per rank; DDP syncs the weights
         self.main = self.accelerator.is_main_process
-        actor, self.reference, critic = load_models(config)
+        actor, self.reference, critic = load_models(config, self.with_critic)
         self.stop_ids = stop_token_ids(tokenizer, actor)
         self.stop_strings = stop_strings
         self.temperature = config.temperature if config.do_sample else 1.0
         self.pad_id = pad_token_id(tokenizer, self.stop_ids)
         actor_opt = torch.optim.AdamW([p for p in actor.parameters() if p.requires_grad], lr=config.actor_lr,
                                       weight_decay=config.weight_decay)
+        if critic is None:
+            self.critic = self.critic_opt = None
+            self.actor, self.actor_opt = self.actor_acc.prepare(actor, actor_opt)
+        else:
+            self._prepare_critic(actor, actor_opt, critic)
+        # In the actor's dtype (an engine may have cast it to bf16); under ZeRO-3 zero.Init already loaded it
+        # partitioned, in the DeepSpeed config's dtype, as the engine holds the actor.
+        if self.reference is not None and not zero3(self.actor_acc):
+            dtype = next(self.actor_acc.unwrap_model(self.actor).parameters()).dtype
+            self.reference.to(self.accelerator.device, dtype=dtype)
+        self.actor.eval()  # dropout off: old and new log-probs must come from the same function
+        if self.critic is not None:
+            self.critic.eval()
+        self.log_path = Path(config.output_dir) / "rl_log.jsonl"
+        self.order: list[int] = []
+        self.epoch = 0
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+
+    def _prepare_critic(self, actor, actor_opt, critic) -> None:
+        config = self.config
         critic_opt = torch.optim.AdamW([p for p in critic.parameters() if p.requires_grad], lr=config.critic_lr,
                                        weight_decay=config.weight_decay)
         if self.actor_acc is self.critic_acc:
@@ -265,25 +319,14 @@ class PPORecipe:
             self.actor, self.actor_opt = self.actor_acc.prepare(actor, actor_opt)
             self.critic_acc.state.select_deepspeed_plugin("critic")
             self.critic, self.critic_opt = self.critic_acc.prepare(critic, critic_opt)
-        # In the actor's dtype (an engine may have cast it to bf16); under ZeRO-3 zero.Init already loaded it
-        # partitioned, in the DeepSpeed config's dtype, as the engine holds the actor.
-        if self.reference is not None and not zero3(self.actor_acc):
-            dtype = next(self.actor_acc.unwrap_model(self.actor).parameters()).dtype
-            self.reference.to(self.accelerator.device, dtype=dtype)
-        self.actor.eval()  # dropout off: old and new log-probs must come from the same function
-        self.critic.eval()
-        self.log_path = Path(config.output_dir) / "rl_log.jsonl"
-        self.order: list[int] = []
-        self.epoch = 0
-        self.step = 0
-        self.history: list[dict[str, Any]] = []
 
     # -- data
 
-    def next_batch(self) -> list:
-        """This rank's share of the next global batch; every rank shuffles alike, then takes its slice.  Each
-        epoch is a permutation of the prompts; across an epoch boundary no prompt appears twice in a batch."""
-        acc, size = self.accelerator, self.config.batch_size
+    def next_batch(self, size: int | None = None) -> list:
+        """This rank's share (``size``, default ``batch_size``) of the next global batch; every rank shuffles
+        alike, then takes its slice.  Each epoch is a permutation of the prompts; across an epoch boundary no
+        prompt appears twice in a batch."""
+        acc, size = self.accelerator, size or self.config.batch_size
         need = size * acc.num_processes
         while len(self.order) < need:
             extra = list(range(len(self.prompts)))
@@ -297,14 +340,20 @@ class PPORecipe:
 
     # -- one step
 
+    def sampling(self, sample: bool) -> dict[str, Any]:
+        config = self.config
+        if sample:
+            return dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None)
+        return dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+
     @torch.no_grad()
-    def rollout(self, batch, timer: dict) -> tuple[Rollout, list[float], list, dict[str, float]]:
+    def rollout(self, batch, timer: dict) -> tuple[Rollout, dict[str, float], list[int]]:
+        """(the rollout, this rank's figures, its counts per ``labels``)."""
         config, device = self.config, self.accelerator.device
         actor = self.accelerator.unwrap_model(self.actor)
         started = time.perf_counter()
         prompt_ids, prompt_mask = left_pad(self.tokenizer, [p.text for p in batch], self.pad_id, device)
-        sampling = dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None) if config.do_sample \
-            else dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+        sampling = self.sampling(config.do_sample)
         with whole_weights(actor, self.actor_acc):  # gathered once for the generation and the actor's scoring
             output = actor.generate(
                 input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=config.max_new_tokens,
@@ -342,8 +391,8 @@ class PPORecipe:
         if config.whiten_advantages:
             advantages = whiten(advantages, mask, sum_over_processes=lambda t: self.accelerator.reduce(t, "sum"))
         timer["score"] += time.perf_counter() - started
-        stats = {"kl": kl.sum(1).mean().item(), "response_length": mask.sum(1).mean().item()}
-        return Rollout(output, attention, mask, logprobs, values * mask, advantages, returns), scores, verdicts, stats
+        stats = {"reward": sum(scores) / len(scores), "kl": kl.sum(1).mean().item(), "response_length": mask.sum(1).mean().item()}
+        return Rollout(output, attention, mask, logprobs, values * mask, advantages, returns), stats, category_counts(verdicts)
 
     def update(self, data: Rollout, width: int) -> dict[str, float]:
         config = self.config
@@ -354,21 +403,27 @@ class PPORecipe:
                 mb = data.rows(index)
                 logprobs = response_logprobs(self.actor, mb.input_ids, mb.attention_mask, width, self.temperature)
                 loss, clipped = policy_loss(logprobs, mb.logprobs, mb.advantages, mb.mask, config.clip_ratio)
+                if mb.ref_logprobs is not None:  # no critic (GRPO): the KL to the reference is in the loss
+                    loss = loss + config.kl_coef * masked_mean(kl_k3(logprobs, mb.ref_logprobs), mb.mask)
                 self.actor_acc.backward(loss)  # under DeepSpeed the engine also clips and steps here
                 self.actor_acc.clip_grad_norm_(self.actor.parameters(), config.max_grad_norm)
                 self.actor_opt.step()
                 self.actor_opt.zero_grad()
-                values = response_values(self.critic, mb.input_ids, mb.attention_mask, width)
-                vloss = value_loss(values, mb.values, mb.returns, mb.mask, config.value_clip)
-                self.critic_acc.backward(vloss)
-                self.critic_acc.clip_grad_norm_(self.critic.parameters(), config.max_grad_norm)
-                self.critic_opt.step()
-                self.critic_opt.zero_grad()
                 sums["policy_loss"] += loss.item()
-                sums["value_loss"] += vloss.item()
                 sums["clip_fraction"] += clipped.item()
                 count += 1
+                if self.critic is not None:
+                    sums["value_loss"] += self.update_critic(mb, width)
         return {k: v / count for k, v in sums.items()}
+
+    def update_critic(self, mb: Rollout, width: int) -> float:
+        values = response_values(self.critic, mb.input_ids, mb.attention_mask, width)
+        vloss = value_loss(values, mb.values, mb.returns, mb.mask, self.config.value_clip)
+        self.critic_acc.backward(vloss)
+        self.critic_acc.clip_grad_norm_(self.critic.parameters(), self.config.max_grad_norm)
+        self.critic_opt.step()
+        self.critic_opt.zero_grad()
+        return vloss.item()
 
     # -- bookkeeping
 
@@ -380,7 +435,7 @@ class PPORecipe:
         totals = acc.reduce(torch.tensor(counts, device=acc.device, dtype=torch.float), reduction="sum")
         n = totals.sum().clamp(min=1)
         return {**{k: round(v, 6) for k, v in zip(names, means.tolist())},
-                **{f"rate/{c}": round(r, 4) for c, r in zip(CATEGORIES, (totals / n).tolist())}}
+                **{f"rate/{c}": round(r, 4) for c, r in zip(self.labels, (totals / n).tolist())}}
 
     def _state_dirs(self, directory: Path) -> list[tuple[Any, Path]]:
         if self.actor_acc is self.critic_acc:
@@ -391,6 +446,8 @@ class PPORecipe:
         acc = self.accelerator
         acc.wait_for_everyone()
         for owner, model, target in ((self.actor_acc, self.actor, directory), (self.critic_acc, self.critic, directory / "critic")):
+            if model is None:
+                continue
             owner.unwrap_model(model).save_pretrained(target, is_main_process=self.main, state_dict=owner.get_state_dict(model),
                                                       safe_serialization=True)
         if self.main:
@@ -425,14 +482,14 @@ class PPORecipe:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self.log_path.write_text("".join(json.dumps(entry) + "\n" for entry in self.history))
         for step in range(self.step + 1, config.steps + 1):
-            timer = {"generate": 0.0, "judge": 0.0, "score": 0.0, "update": 0.0}
+            timer = dict.fromkeys(self.timers, 0.0)
             batch = self.next_batch()
-            data, scores, verdicts, stats = self.rollout(batch, timer)
+            data, stats, counts = self.rollout(batch, timer)
             started = time.perf_counter()
             losses = self.update(data, data.input_ids.shape[1] - data.mask.shape[1])
             timer["update"] += time.perf_counter() - started
-            local = {"reward": sum(scores) / len(scores), **stats, **losses, **{f"seconds/{k}": v for k, v in timer.items()}}
-            entry = {"step": step, **self.gathered(local, category_counts(verdicts))}
+            local = {**stats, **losses, **{f"seconds/{k}": v for k, v in timer.items()}}
+            entry = {"step": step, **self.gathered(local, counts)}
             self.step = step
             self.history.append(entry)
             if self.main and (step % config.logging_steps == 0 or step == config.steps):
@@ -441,7 +498,8 @@ class PPORecipe:
                 print(f"step {step}/{config.steps}  reward {entry['reward']:+.3f}  kl {entry['kl']:.4f}  "
                       f"policy {entry['policy_loss']:+.4f}  value {entry['value_loss']:.4f}  "
                       f"clip {entry['clip_fraction']:.3f}  correct {entry['rate/correct']:.2f}  "
-                      f"format_error {entry['rate/format_error']:.2f}", flush=True)
+                      f"format_error {entry['rate/format_error']:.2f}"
+                      + (f"  outcome {entry['outcome']:.2f}" if "outcome" in entry else ""), flush=True)
             if config.save_steps and step % config.save_steps == 0 and step < config.steps:
                 self.save(Path(config.output_dir) / f"checkpoint-{step}", resumable=True)
         self.save(Path(config.output_dir))
