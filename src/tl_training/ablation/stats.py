@@ -29,7 +29,8 @@ from typing import Any
 # metric -> (key in a case's outcome, scale to report: points for pass/fail rates, nats for the margin)
 METRICS = {"CF": ("cf", 100.0), "TS": ("ts", 100.0), "PI": ("pi", 100.0), "TS by name": ("ts_name", 100.0),
            "format errors": ("format_error", 100.0), "gold-name margin": ("margin", 1.0),
-           "repeats an injected kind": ("repeated", 100.0)}  # the positive control's outcome (control.py)
+           "repeats an injected kind": ("repeated", 100.0),  # the positive control's outcome (control.py)
+           "task success": ("success", 100.0), "episode reward": ("episode_reward", 1.0)}  # rl/episode_eval.py
 PRIMARY = "CF"
 BOOTSTRAP_REPLICATES = 2000
 POWER_FACTOR = 1.96 + 0.84  # 80% power, two-sided alpha 0.05

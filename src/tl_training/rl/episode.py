@@ -33,6 +33,18 @@ from .ppo import PPORecipe, Rollout, gae, left_pad_ids, response_logprobs, respo
 GROUP_EPS = 1e-4  # TRL's: the group's reward spread may be zero
 
 
+def generate_turns(model, tokenizer, contexts: list[list[int]], pad_id: int, stop_ids: set[int], stop_strings: list[str],
+                   max_new_tokens: int, sampling: dict[str, Any]) -> list[list[int]]:
+    """One turn for each context (token ids), left-padded into one ``generate`` call; the tokens after each."""
+    input_ids, attention = left_pad_ids(contexts, pad_id, model.device)
+    output = model.generate(
+        input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=pad_id,
+        eos_token_id=sorted(stop_ids) or None, stop_strings=stop_strings or None,
+        tokenizer=tokenizer if stop_strings else None, **sampling,
+    )
+    return output[:, input_ids.shape[1]:].tolist()
+
+
 def group_advantages(returns: torch.Tensor, group: int) -> torch.Tensor:
     """GRPO's advantage of each episode: its return minus its group's mean, over the group's (unbiased)
     standard deviation plus ``GROUP_EPS``; consecutive rows form a group."""
@@ -61,14 +73,8 @@ class EpisodeRecipe(PPORecipe):
         return [case for case in cases for _ in range(self.group)]
 
     def sample(self, contexts: list[list[int]]) -> list[list[int]]:
-        actor = self.accelerator.unwrap_model(self.actor)
-        input_ids, attention = left_pad_ids(contexts, self.pad_id, self.accelerator.device)
-        output = actor.generate(
-            input_ids=input_ids, attention_mask=attention, max_new_tokens=self.config.max_new_tokens,
-            pad_token_id=self.pad_id, eos_token_id=sorted(self.stop_ids) or None, stop_strings=self.stop_strings or None,
-            tokenizer=self.tokenizer if self.stop_strings else None, **self.sampling(self.sample_turns),
-        )
-        return output[:, input_ids.shape[1]:].tolist()
+        return generate_turns(self.accelerator.unwrap_model(self.actor), self.tokenizer, contexts, self.pad_id,
+                              self.stop_ids, self.stop_strings, self.config.max_new_tokens, self.sampling(self.sample_turns))
 
     def runner(self) -> EpisodeRunner:
         config = self.config
