@@ -210,3 +210,19 @@ def test_a_stage_reruns_when_a_file_it_names_changes_at_the_same_path(tmp_path):
     cases.write_text('{"id": "d"}\n')
     assert stages.stage_hashes(config)["eval"] != changed["eval"]
     assert stages.stage_hashes(config)["data"] == changed["data"]  # reading again changes nothing
+
+
+@pytest.mark.parametrize("override, said", [
+    ("mae.check_feedbak=true", ["section mae: config: unknown field(s) check_feedbak"]),
+    ("sft.learning_rat=0.1", ["section sft: unknown field(s) learning_rat (did you mean learning_rate?)"]),
+    ("rl.kl_cof=0.1", ["section rl: ", "kl_cof"]),
+    ("eval.batchsize=8", ["section eval: unrecognized arguments: --batchsize 8"]),
+])
+def test_a_typo_in_any_stage_section_fails_before_a_stage_runs(tmp_path, override, said):
+    from tl_training.errors import UserError
+
+    config = _small_config(tmp_path, "sft.enabled=true", "rl.enabled=true", "eval.enabled=true", override)
+    with pytest.raises(UserError) as info:
+        stages.check_config(config)
+    assert all(part in str(info.value) for part in said), str(info.value)
+    assert not config.path.exists()

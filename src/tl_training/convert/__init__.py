@@ -7,6 +7,8 @@ otherwise the item is counted in the tally under its reason and skipped.
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -33,3 +35,16 @@ FORMATS: dict[str, Converter] = {
     "when2call": when2call.convert,
     "glaive_v2": glaive_v2.convert,
 }
+
+
+class _CallablePackage(types.ModuleType):
+    """``tl_training.convert`` names both this package and the API's ``convert(...)``, and importing the
+    package binds its name on ``tl_training`` whatever was there: so calling the package is the call."""
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        from .command import convert
+
+        return convert(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

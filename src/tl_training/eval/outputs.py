@@ -11,17 +11,18 @@ unmatched predictions.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
+from .config import EvalConfig
 
 
 class Outputs:
-    def __init__(self, name: str, out_dir: Path, args: argparse.Namespace, state: dict[str, Any] | None,
+    def __init__(self, name: str, out_dir: Path, config: EvalConfig, state: dict[str, Any] | None,
                  predictions: dict[tuple[str | None, str], str] | None, syntax: str):
-        self.name, self.out_dir, self.args, self.state, self.predictions = name, out_dir, args, state, predictions
+        self.name, self.out_dir, self.config, self.state, self.predictions = name, out_dir, config, state, predictions
         self.syntax = syntax
         self.renderer = state["renderer"] if state else None
         self.tokenizer = state["tokenizer"] if state else None
@@ -40,18 +41,18 @@ class Outputs:
             return [self._prediction(case["id"]) for case in cases]
         from .command import _generate_benchmark
 
-        args = argparse.Namespace(**{**vars(self.args), "no_fast_path": True, "no_margin": True})
+        config = dataclasses.replace(self.config, no_fast_path=True, no_margin=True)
         state = {**self.state, "renderer": renderer or self.renderer}
-        entries = _generate_benchmark(self.name, cases, self.out_dir, args, state).pop("predictions")
+        entries = _generate_benchmark(self.name, cases, self.out_dir, config, state).pop("predictions")
         return [entries[case["id"]]["prediction"] for case in cases]
 
     def episode_generator(self) -> Callable[[dict[str, Any], str], str | None]:
         """(the record so far, the turn's prediction key) -> the output, or None when there is none."""
         if self.state is None:
             return lambda record, key: self._prediction(key)
-        if self.args.backend != "transformers":
+        if self.config.backend != "transformers":
             raise UserError(f"{self.name}: an episode needs the model turn by turn: use --backend transformers")
         from .multiturn import transformers_generator
 
-        generate = transformers_generator(self.state["model"], self.tokenizer, self.renderer, self.args.max_new_tokens)
+        generate = transformers_generator(self.state["model"], self.tokenizer, self.renderer, self.config.max_new_tokens)
         return lambda record, key: generate(self.renderer.render_prompt(record))

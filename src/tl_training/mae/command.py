@@ -152,27 +152,59 @@ def run_mae(in_path: str | Path, out_path: str | Path, config: MAEConfig, *, rej
     return tally, report
 
 
-def _run(args: Any) -> int:
-    if not Path(args.input).is_file():
-        raise UserError(f"{args.input}: no such file")
-    rejects = args.rejects or default_rejects_path(args.output)
-    refuse_overwriting([("IN", args.input)], [("-o", args.output), ("--split-turns", args.split_turns),
-                                              ("--rejects", rejects), ("--report", args.report)])
+@dataclass(frozen=True)
+class MAEResult:
+    """What ``mark_adverse`` wrote (the marked records, and the split turns, rejects and report when asked
+    for), the tally of records, and the report (``MAEReport.as_dict``: turns masked, by reason, examples)."""
+
+    output: Path
+    split_turns: Path | None
+    rejects: Path | None
+    report_path: Path | None
+    read: int
+    written: int
+    rejected: int
+    report: dict[str, Any]
+
+
+def mark_adverse(input: str | Path, output: str | Path, *, config: MAEConfig | str | Path | None = None,
+                 report: str | Path | None = None, split_turns: str | Path | None = None,
+                 rejects: str | Path | None = None, strict: bool = False, allow_empty: bool = False) -> MAEResult:
+    """Mark the adverse calls of ``input`` into ``output`` (``config``: an MAEConfig, its YAML file, or None
+    for the defaults) and print what was found; the command and the API."""
+    if not Path(input).is_file():
+        raise UserError(f"{input}: no such file")
+    rejects = rejects or default_rejects_path(output)
+    refuse_overwriting([("IN", input)], [("-o", output), ("--split-turns", split_turns),
+                                         ("--rejects", rejects), ("--report", report)])
+    if not isinstance(config, MAEConfig):
+        try:
+            config = load_config(config)
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        tally, report = run_mae(args.input, args.output, config, rejects_path=rejects,
-                                split_path=args.split_turns, strict=args.strict, allow_empty=args.allow_empty)
+        tally, found = run_mae(input, output, config, rejects_path=rejects, split_path=split_turns, strict=strict,
+                               allow_empty=allow_empty)
     except RecordError as exc:
         raise UserError(str(exc)) from None
-    if args.report:
-        write_bytes_atomic(args.report, orjson.dumps(report.as_dict(tally, config), option=orjson.OPT_INDENT_2))
-    written = [args.output, args.split_turns, rejects if tally.rejected else None, args.report]
+    figures = found.as_dict(tally, config)
+    if report:
+        write_bytes_atomic(report, orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+    written = [output, split_turns, rejects if tally.rejected else None, report]
     print("\n".join(f"wrote {path}" for path in written if path), file=sys.stderr)
     if tally.rejected:
         print(f"malformed records copied to {rejects}", file=sys.stderr)
+    return MAEResult(Path(output), _optional_path(split_turns), _optional_path(rejects if tally.rejected else None),
+                     _optional_path(report), tally.read, tally.written, tally.rejected, figures)
+
+
+def _optional_path(path: str | Path | None) -> Path | None:
+    return Path(path) if path else None
+
+
+def _run(args: Any) -> int:
+    mark_adverse(args.input, args.output, config=args.config, report=args.report, split_turns=args.split_turns,
+                 rejects=args.rejects, strict=args.strict, allow_empty=args.allow_empty)
     return 0
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..config import check_known, read_mapping
 from ..errors import ConfigError
 from .feedback import REASONS, FeedbackClassifier
 from .patterns import DEFAULT_PATTERNS, Pattern
@@ -61,21 +59,9 @@ class MAEConfig:
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> MAEConfig:
     """Read a YAML file whose keys are MAEConfig's fields (unknown keys are an error, not ignored)."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the MAE config ({exc})") from None
-        if not isinstance(loaded, (dict, type(None))):
-            raise ConfigError(f"{path}: an MAE config is a mapping of MAEConfig fields")
-        values.update(loaded or {})
-    values.update(overrides)
-    known = {f.name for f in dataclasses.fields(MAEConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{path or 'config'}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values = {**(read_mapping(path, "MAE config") if path is not None else {}), **overrides}
     try:
+        check_known(values, MAEConfig)
         return MAEConfig(**values)
     except ConfigError as exc:
         raise ConfigError(f"{path or 'config'}: {exc}") from None

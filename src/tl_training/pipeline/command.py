@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 
 # --quick: the same job on a tiny random model and a handful of records, about a minute on 2 CPU cores.
 QUICK_OVERRIDES = [
@@ -32,34 +35,49 @@ def register(subparsers) -> None:
 
 
 def load(config_path: str, overrides: list[str], quick: bool):
-    from .config import PipelineConfigError, load_config
+    from .config import load_config
 
     try:
         config = load_config(config_path, (QUICK_OVERRIDES if quick else []) + list(overrides))
-    except PipelineConfigError as exc:
+    except ConfigError as exc:
         raise UserError(str(exc)) from None
     if quick:
         config.run_dir = config.run_dir.rstrip("/") + "-quick"
     return config
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class PipelineResult:
+    """A pipeline run: its directory, its report, and each stage's marker (hash, outputs, metrics)."""
+
+    run_dir: Path
+    report: Path
+    stages: dict[str, Any]
+
+
+def run_pipeline(config_path: str | Path, overrides: list[str] = (), *, quick: bool = False) -> PipelineResult:
+    """Run the pipeline a YAML file (plus ``key=value`` overrides) describes; the command and the API."""
     from ..jsonl import write_text_atomic
     from .config import to_yaml
     from .report import write_report
-    from .stages import check_config, run_pipeline
+    from .stages import check_config, run_pipeline as run_stages
 
-    config = load(args.config, args.overrides, args.quick)
+    config = load(str(config_path), list(overrides), quick)
     check_config(config)
     config.path.mkdir(parents=True, exist_ok=True)
     write_text_atomic(config.path / "pipeline.yaml", to_yaml(config))
     started = time.perf_counter()
     try:
-        run_pipeline(config)
+        markers = run_stages(config)
     except BaseException:
         report = write_report(config.path, config)  # says which stages are done and which are not
         print(f"pipeline stopped; report: {report}", file=sys.stderr)
         raise
     report = write_report(config.path, config)
     print(f"pipeline done in {time.perf_counter() - started:.0f} s; report: {report}", file=sys.stderr)
+    return PipelineResult(config.path, Path(report), markers)
+
+
+def run(args) -> int:
+    run_pipeline(args.config, args.overrides, quick=args.quick)
     return 0

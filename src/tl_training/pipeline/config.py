@@ -7,7 +7,6 @@ adds no second vocabulary for what a stage already names.  ``enabled: false`` sw
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -17,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from ..config import check_known, check_prompt_format, config_dict
+from ..errors import ConfigError
 from ..render.layout import Layout
 from .inputs import input_digests
 
@@ -27,8 +28,7 @@ DATA_FIELDS = ("enabled", "source", "seed", "n", "error_rate", "eval_n", "format
                "sample", "eval_cases")
 
 
-class PipelineConfigError(ValueError):
-    """A bad pipeline config; the message names the file and the field."""
+PipelineConfigError = ConfigError  # its name before errors.py, kept for scripts that catch it
 
 
 @dataclass
@@ -49,47 +49,46 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         where = self.source
-        if self.prompt_format not in ("chat", "paper"):
-            raise PipelineConfigError(f"{where}: field prompt_format: 'chat' or 'paper', got {self.prompt_format!r}")
         try:
+            check_prompt_format(self.prompt_format)
             Layout(self.instruction, self.thoughts)
         except ValueError as exc:
-            raise PipelineConfigError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
         for name in STAGES:
             section = getattr(self, name)
             if not isinstance(section, dict):
-                raise PipelineConfigError(f"{where}: field {name}: a mapping of the stage's fields, got {section!r}")
+                raise ConfigError(f"{where}: field {name}: a mapping of the stage's fields, got {section!r}")
             if not isinstance(section.get("enabled", True), bool):
-                raise PipelineConfigError(f"{where}: field {name}.enabled: true or false")
+                raise ConfigError(f"{where}: field {name}.enabled: true or false")
         if not self.enabled("data"):
-            raise PipelineConfigError(f"{where}: field data.enabled: the data stage cannot be off (data.source: file "
+            raise ConfigError(f"{where}: field data.enabled: the data stage cannot be off (data.source: file "
                                       "reuses a record file)")
         unknown = sorted(set(self.data) - set(DATA_FIELDS))
         if unknown:
-            raise PipelineConfigError(f"{where}: unknown field(s) data.{', data.'.join(unknown)}; known: {', '.join(DATA_FIELDS)}")
+            raise ConfigError(f"{where}: unknown field(s) data.{', data.'.join(unknown)}; known: {', '.join(DATA_FIELDS)}")
         source = self.data.get("source", "synth")
         if source not in DATA_SOURCES:
-            raise PipelineConfigError(f"{where}: field data.source: one of {', '.join(DATA_SOURCES)}, got {source!r}")
+            raise ConfigError(f"{where}: field data.source: one of {', '.join(DATA_SOURCES)}, got {source!r}")
         if source in ("convert", "file") and not self.data.get("input"):
-            raise PipelineConfigError(f"{where}: field data.input: required with data.source: {source}")
+            raise ConfigError(f"{where}: field data.input: required with data.source: {source}")
         if source == "convert" and not self.data.get("format"):
-            raise PipelineConfigError(f"{where}: field data.format: the converter (tl-training convert --from) to use")
+            raise ConfigError(f"{where}: field data.format: the converter (tl-training convert --from) to use")
         for key in ("sft", "rl"):
             recipe = getattr(self, key).get("config")
             if recipe is not None and not Path(str(recipe)).is_file():
-                raise PipelineConfigError(f"{where}: field {key}.config: stage config {recipe} not found")
+                raise ConfigError(f"{where}: field {key}.config: stage config {recipe} not found")
         models = self.eval.get("models", ["sft", "rl"])
         if not isinstance(models, list) or set(models) - set(EVAL_MODELS):
-            raise PipelineConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
+            raise ConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
         from ..ablation.design import AblationConfig, AblationConfigError  # here: it builds on this module
 
         try:
             AblationConfig.from_dict(self.ablation, where)
         except (AblationConfigError, TypeError) as exc:
-            raise PipelineConfigError(str(exc)) from None
+            raise ConfigError(str(exc)) from None
         for key in ("mae", "sft", "rl"):
             if "options" in getattr(self, key):
-                raise PipelineConfigError(f"{where}: field {key}.options: write the stage's fields directly under {key}")
+                raise ConfigError(f"{where}: field {key}.options: write the stage's fields directly under {key}")
 
     def enabled(self, stage: str) -> bool:
         return getattr(self, stage).get("enabled", True)
@@ -117,37 +116,16 @@ class PipelineConfig:
         return Path(self.run_dir)
 
 
-def _apply_override(values: dict[str, Any], item: str) -> None:
-    """``sft.max_steps=50`` sets a nested field; the value is read as YAML."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise PipelineConfigError(f"override {item!r} is not key=value (e.g. sft.max_steps=50)")
-    *parents, leaf = key.strip().split(".")
-    target = values
-    for part in parents:
-        target = target.setdefault(part, {})
-        if not isinstance(target, dict):
-            raise PipelineConfigError(f"override {item!r}: {part} is not a section")
-    target[leaf] = yaml.safe_load(raw)
-
-
 def load_config(path: str | Path, overrides: list[str] = ()) -> PipelineConfig:
-    """Read the YAML file (unknown top-level keys are an error) and apply ``key=value`` overrides."""
+    """Read the YAML file (unknown top-level keys are an error) and apply ``key=value`` overrides
+    (``sft.max_steps=50`` sets a field of a section)."""
+    values = config_dict(path, overrides, "pipeline config")
     try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PipelineConfigError(f"{path}: cannot read the pipeline config ({exc})") from None
-    if not isinstance(loaded, dict):
-        raise PipelineConfigError(f"{path}: a pipeline config is a mapping (run_dir, model, data, mae, sft, rl, eval)")
-    values = copy.deepcopy(loaded)
-    for item in overrides:
-        _apply_override(values, item)
-    known = {f.name for f in dataclasses.fields(PipelineConfig)} - {"source"}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise PipelineConfigError(f"{path}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        check_known(values, PipelineConfig, internal=("source",))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if "run_dir" not in values:
-        raise PipelineConfigError(f"{path}: field run_dir is required (where every stage's output is kept)")
+        raise ConfigError(f"{path}: field run_dir is required (where every stage's output is kept)")
     return PipelineConfig(**values, source=str(path))
 
 

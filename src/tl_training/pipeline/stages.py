@@ -112,17 +112,23 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
     return outputs, metrics
 
 
-def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    from ..mae.command import run_mae as mark
+def mae_config(cfg: PipelineConfig):
+    """The MAEConfig the mae section describes (a UserError naming the section and the field)."""
     from ..mae.config import load_config
 
     try:
-        mae_config = load_config(None, **cfg.stage_fields("mae"))
+        return load_config(None, **cfg.stage_fields("mae"))
     except ConfigError as exc:
         raise UserError(f"{cfg.source}: section mae: {exc}") from None
+
+
+def run_mae(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    from ..mae.command import run_mae as mark
+
+    config = mae_config(cfg)
     train = out / "train.jsonl"
-    tally, report = mark(ctx["data"]["train"], train, mae_config)
-    figures = report.as_dict(tally, mae_config)
+    tally, report = mark(ctx["data"]["train"], train, config)
+    figures = report.as_dict(tally, config)
     (out / "report.json").write_text(json.dumps(figures, indent=2))
     metrics = {k: figures[k] for k in ("trajectories", "turns_with_calls", "turns_masked", "adverse_calls_masked",
                                        "trajectories_with_nothing_to_train")}
@@ -146,7 +152,7 @@ def training_wiring(cfg: PipelineConfig, model: str, train: str, model_dir: Path
 
 def check_config(cfg: PipelineConfig) -> None:
     """What would stop a stage, checked before the first runs: the model name, the eval section's options
-    parsed as the eval command parses them, and the sft and rl sections read by their own loaders (their
+    parsed as the eval command parses them, and the mae, sft and rl sections read by their own loaders (their
     mistakes would otherwise surface after the stages before them ran, hours later)."""
     import tempfile
 
@@ -158,6 +164,8 @@ def check_config(cfg: PipelineConfig) -> None:
         check_model(cfg.model, also=[TINY_MODEL])
     except ModelNotFound as exc:
         raise UserError(f"{cfg.source}: field model: {exc}") from None
+    if cfg.enabled("mae"):
+        mae_config(cfg)
     if cfg.enabled("eval"):
         check_eval_options(cfg)
     for stage, loader, defaults in (("sft", load_sft, SFT_DEFAULTS), ("rl", load_rl, {})):

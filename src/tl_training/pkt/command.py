@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelNotFound, RecordError, UserError
 
@@ -57,7 +59,7 @@ def load_training_data(config, tokenizer, main: bool = True):
 
 
 def build_model(config):
-    from ..models import load_causal_lm
+    from ..models import load_causal_lm, lora_config
 
     kwargs = {}
     if config.load_in_4bit:
@@ -72,17 +74,13 @@ def build_model(config):
         if config.load_in_4bit:
             raise ValueError("load_in_4bit trains only through an adapter: set lora: true (QLoRA)")
         return model
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from peft import get_peft_model, prepare_model_for_kbit_training
 
     if config.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     elif config.gradient_checkpointing:
         model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
-    lora = LoraConfig(
-        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-        target_modules=config.lora_target_modules, task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)
+    return get_peft_model(model, lora_config(config))
 
 
 def check_report_to(config) -> None:
@@ -95,22 +93,46 @@ def check_report_to(config) -> None:
                          "or set report_to: none")
 
 
-def run(args) -> int:
-    from ..jsonl import write_text_atomic
-    from ..models import check_model, load_tokenizer
-    from .config import load_config, resume_checkpoint
+@dataclass(frozen=True)
+class SFTResult:
+    """What an sft run left: the trained model's folder, its step count and loss, the records read (the
+    tally), how many were truncated, and ``sft_report.json``'s figures (None on ranks other than 0)."""
 
-    where = f"config {args.config}" if args.config else "config"
-    try:
-        config = load_config(args.config, args.overrides)
-        resume = resume_checkpoint(config)
+    output_dir: Path
+    steps: int
+    train_loss: float
+    records: dict[str, Any]
+    truncated: int
+    report: dict[str, Any] | None
+
+
+def load_checked(source, overrides: list[str] = (), where: str = "config"):
+    """The sft config, checked as far as it can be before anything loads: fields, the checkpoint to resume,
+    the reporting integrations, the model name (a UserError naming ``where``)."""
+    from ..config import checked
+    from .config import PKTConfig, check_config, load_config, resume_checkpoint
+
+    def read():
+        if isinstance(source, PKTConfig):
+            check_config(source)  # load_config checks what it builds; a config built in code, here
+        config = source if isinstance(source, PKTConfig) else load_config(source, overrides)
+        resume_checkpoint(config)
         check_report_to(config)
-    except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"{where}: {exc}") from None
-    try:
-        check_model(config.model)
-    except ModelNotFound as exc:
-        raise UserError(f"{where}: field model: {exc}") from None
+        return config
+
+    return checked(where, read)
+
+
+def train_sft(config, overrides: list[str] = ()) -> SFTResult:
+    """PKT weighted SFT (``pkt: false``: standard SFT) of a ``PKTConfig``, its YAML file or a mapping of its
+    fields, with ``key=value`` overrides; the command and the API."""
+    from ..jsonl import write_text_atomic
+    from ..models import load_tokenizer
+    from .config import resume_checkpoint
+
+    where = f"config {config}" if isinstance(config, (str, Path)) else "config"
+    config = load_checked(config, overrides, where)
+    resume = resume_checkpoint(config)  # checked above: this only reads it
     main = config.process_index == 0
     try:
         tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
@@ -138,6 +160,7 @@ def run(args) -> int:
     # Every rank waits here, then tears the process group down: a gloo rank exiting with it alive can abort.
     trainer.accelerator.wait_for_everyone()
     trainer.accelerator.end_training()
+    report = None
     if main:
         tokens = trainer.state.num_input_tokens_seen
         report = {
@@ -148,4 +171,10 @@ def run(args) -> int:
         write_text_atomic(Path(config.output_dir, "sft_report.json"), json.dumps(report, indent=2))
         print(f"trained {result.global_step} steps in {seconds:.0f} s, loss {result.training_loss:.4f}, "
               f"about {tokens / seconds:.0f} input tokens/s (non-padding, all ranks); saved to {config.output_dir}")
+    return SFTResult(Path(config.output_dir), result.global_step, result.training_loss, tally.as_dict(), truncated,
+                     report)
+
+
+def run(args) -> int:
+    train_sft(args.config, args.overrides)
     return 0

@@ -16,6 +16,7 @@ import sys
 from itertools import islice
 
 from ..cli import non_negative_int, positive_int
+from ..config import PROMPT_FORMATS
 from ..errors import ModelNotFound, RecordError, UserError
 from ..render.layout import INSTRUCTION_CHOICES, THOUGHT_CHOICES
 
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
     parser.add_argument("--index", type=non_negative_int, default=0, help="which record (0-based line among records)")
     parser.add_argument("--max-length", type=positive_int, default=2048,
                         help="tokens shown, as sft's max_length keeps them (default 2048, sft's default)")
-    parser.add_argument("--prompt-format", default="chat", choices=["chat", "paper"])
+    parser.add_argument("--prompt-format", default="chat", choices=PROMPT_FORMATS)
     parser.add_argument("--instruction", default="auto", choices=INSTRUCTION_CHOICES,
                         help="the source's own system instruction (as the sft field)")
     parser.add_argument("--thoughts", default="keep", choices=THOUGHT_CHOICES, help="keep, or drop (calls only)")
