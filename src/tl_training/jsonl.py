@@ -12,6 +12,7 @@ inputs before it writes anything; ``require_written`` fails a command that wrote
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import tempfile
@@ -57,6 +58,22 @@ class Tally:
     def as_dict(self) -> dict[str, Any]:
         return {"read": self.read, "written": self.written, "rejected": self.rejected,
                 "reasons": dict(self.reasons), "examples": self.examples}
+
+
+def json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
+    """``(file:line, value)`` of each non-blank line of a benchmark's JSON-lines file, read by the standard
+    ``json`` module as the benchmark's own scripts read it; a line that is not JSON is a UserError naming it."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror}") from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield f"{path}:{lineno}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
 
 
 def numbered_lines(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:

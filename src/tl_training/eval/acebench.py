@@ -39,7 +39,6 @@ string values nested in lists of objects, failing gold answers); a missing ``req
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -47,7 +46,7 @@ from typing import Any, Iterable, Iterator
 
 from ..calls import parse_calls
 from ..errors import RecordError, UserError
-from ..jsonl import Tally
+from ..jsonl import Tally, json_lines
 
 NORMAL, SPECIAL_KINDS = "normal", ("incomplete", "error_param", "irrelevant")
 MISSING_PHRASE = "Missing necessary parameters"
@@ -106,20 +105,6 @@ def category_of(path: Path) -> str:
     return path.stem.removeprefix("data_")
 
 
-def _json_lines(path: Path) -> Iterator[tuple[str, Any]]:
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: {exc.strerror}") from None
-    with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    yield f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-
-
 def _tool(spec: Any, field: str) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
         raise RecordError("a function spec needs a name", field)
@@ -176,11 +161,11 @@ def read_cases(benchmark, tally: Tally, strict: bool) -> Iterator[dict[str, Any]
     if not answers_path.is_file():
         raise UserError(f"{path}: its answers {answers_path} are missing (ACEBench keeps them in possible_answer/)")
     answers = {}
-    for where, entry in _json_lines(answers_path):
+    for where, entry in json_lines(answers_path):
         if not isinstance(entry, dict) or "id" not in entry or "ground_truth" not in entry:
             raise UserError(f'{where}: field ground_truth: expected {{"id", "ground_truth"}}')
         answers[entry["id"]] = entry["ground_truth"]
-    for where, item in _json_lines(path):
+    for where, item in json_lines(path):
         case = build_one(tally, strict, where, lambda: _case(item, answers, category, kind))
         if case is not None:
             yield case

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import RecordError, UserError
-from ..jsonl import Tally
+from ..jsonl import Tally, json_lines
 
 SECTION = "general"  # results.json key
 GSM8K_INSTRUCTION = "Solve the problem step by step. End with the final answer on its own line, written as: #### <number>"
@@ -47,13 +47,7 @@ _MARKED = re.compile(r"####\s*(-?\$?\d[\d,]*(?:\.\d+)?)")
 def _lines(path: Path) -> Iterator[tuple[str, Any]]:
     if not path.is_file():
         raise UserError(f"{path} not found (--data-dir is laid out like ../shared/data)")
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    yield f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+    return json_lines(path)
 
 
 def _gsm8k_case(item: Any, index: int, stem: str) -> dict[str, Any]:
@@ -321,21 +315,11 @@ def report_lines(results: dict[str, dict[str, Any]], out_dir: Path) -> list[str]
 
 
 def _chart(out_dir: Path, results: dict[str, dict[str, Any]]) -> Path:
-    import matplotlib
+    from .report import percent_bars
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names, path = list(results), out_dir / "general.png"
-    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(names)), 3.2))
-    ax.bar(range(len(names)), [results[n]["accuracy"] for n in names])
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("accuracy (%)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    names = list(results)
+    return percent_bars(out_dir / "general.png", names, {"accuracy": [results[n]["accuracy"] for n in names]},
+                        "accuracy (%)", (max(4, 1.6 * len(names)), 3.2))
 
 
 def sign_test(only_first: int, only_second: int) -> float:

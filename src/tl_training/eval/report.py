@@ -211,6 +211,30 @@ def categories_figure(results: dict[str, Any]):
     return fig
 
 
+def percent_bars(path: Path, names: list[str], series: dict[str, list[float]], ylabel: str,
+                 figsize: tuple[float, float], width: float = 0.8) -> Path:
+    """Save bars of 0-100 % values, a group per name with a bar per series (a legend when there are
+    several); the charts of the sections scored by their own module.  Returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    for k, (label, values) in enumerate(series.items()):
+        offset = (k - (len(series) - 1) / 2) * width
+        ax.bar([i + offset for i in range(len(names))], values, width, label=label)
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def write_charts(out_dir: Path, results: dict[str, Any], stage: Callable[[Path], Path]) -> list[Path]:
     """Save ``metrics.png`` and ``error_categories.png`` where ``stage`` puts each (a temporary file beside
     it); returns their final paths."""

@@ -503,23 +503,11 @@ def report_lines(results: dict[str, dict[str, Any]], out_dir: Path) -> list[str]
 
 
 def _chart(out_dir: Path, results: dict[str, dict[str, Any]]) -> Path:
-    import matplotlib
+    from .report import percent_bars
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names, path = list(results), out_dir / "tooleyes.png"
-    fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(names)), 3.5))
-    for k, key in enumerate(("DE", "CE", "VA")):
-        ax.bar([i + (k - 1) * 0.27 for i in range(len(names))], [results[n].get(key) or 0 for n in names], 0.27, label=key)
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("%")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    names = list(results)
+    series = {key: [results[n].get(key) or 0 for n in names] for key in ("DE", "CE", "VA")}
+    return percent_bars(out_dir / "tooleyes.png", names, series, "%", (max(5, 1.8 * len(names)), 3.5), width=0.27)
 
 
 def compare_lines(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
