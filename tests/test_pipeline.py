@@ -216,7 +216,8 @@ def test_a_stage_reruns_when_a_file_it_names_changes_at_the_same_path(tmp_path):
     ("mae.check_feedbak=true", ["section mae: config: unknown field(s) check_feedbak"]),
     ("sft.learning_rat=0.1", ["section sft: unknown field(s) learning_rat (did you mean learning_rate?)"]),
     ("rl.kl_cof=0.1", ["section rl: ", "kl_cof"]),
-    ("eval.batchsize=8", ["section eval: unrecognized arguments: --batchsize 8"]),
+    ("eval.batchsize=8", ["section eval: --batchsize: unknown field(s) batchsize (did you mean batch_size?)"]),
+    ("eval.limit=0", ["section eval: --limit: field limit: must be >= 1"]),
 ])
 def test_a_typo_in_any_stage_section_fails_before_a_stage_runs(tmp_path, override, said):
     from tl_training.errors import UserError

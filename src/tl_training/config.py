@@ -78,7 +78,7 @@ def check_known(values: Mapping[str, Any], config_class: type, section: str = ""
     near = difflib.get_close_matches(unknown[0], known, n=1)
     hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
     listed = f"; known: {', '.join(sorted(known))}" if len(known) <= 20 else ""
-    raise ConfigError(f"unknown field(s) {', '.join(prefix + k for k in unknown)}{hint}{listed}")
+    raise ConfigError(f"unknown field(s) {', '.join(prefix + k for k in unknown)}{hint}{listed}", unknown[0])
 
 
 def coerce_yaml_1_1(values: dict[str, Any], config_class: type) -> None:
@@ -96,7 +96,7 @@ def coerce_yaml_1_1(values: dict[str, Any], config_class: type) -> None:
             except ValueError:
                 if "str" in str(f.type) or "Strategy" in kind:
                     continue
-                raise ConfigError(f"{f.name}: expected a number, got {value!r}") from None
+                raise ConfigError(f"{f.name}: expected a number, got {value!r}", f.name) from None
             values[f.name] = int(number) if "float" not in kind and number.is_integer() else number
 
 
@@ -135,12 +135,12 @@ def checked(where: str, read: Callable[[], Config]) -> Config:
 
 def check_prompt_format(value: Any, name: str = "prompt_format") -> None:
     if value not in PROMPT_FORMATS:
-        raise ConfigError(f"field {name}: 'chat' or 'paper', got {value!r}")
+        raise ConfigError(f"field {name}: 'chat' or 'paper', got {value!r}", name)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> None:
     if value not in choices:
-        raise ConfigError(f"field {name}: one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"field {name}: one of {', '.join(choices)}, got {value!r}", name)
 
 
 # --------------------------------------------------------------------------------------- field checks
@@ -174,13 +174,13 @@ def check_fields(config: Any, booleans: Iterable[str], ranges: dict[str, Range])
     for name in booleans:
         value = getattr(config, name)
         if not isinstance(value, bool):
-            raise ConfigError(f"field {name}: true or false, got {value!r}")
+            raise ConfigError(f"field {name}: true or false, got {value!r}", name)
     for name, valid in ranges.items():
         value = getattr(config, name)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not valid.holds(value):
-            raise ConfigError(f"field {name}: must be {valid.text}, got {value!r}")
+            raise ConfigError(f"field {name}: must be {valid.text}, got {value!r}", name)
 
 
 # ------------------------------------------------------------------------------------- shared pieces

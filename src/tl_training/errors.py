@@ -18,7 +18,12 @@ class UserError(TLTrainingError):
 
 
 class ConfigError(TLTrainingError, ValueError):
-    """A bad config (a stage's or the pipeline's); the message names the file and the field."""
+    """A bad config (a stage's or the pipeline's); the message names the file and the field, and ``field``
+    holds the field's name where one field is at fault (a caller may name it its own way: an option)."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 class ModelNotFound(TLTrainingError, RuntimeError):

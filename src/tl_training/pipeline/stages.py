@@ -151,9 +151,9 @@ def training_wiring(cfg: PipelineConfig, model: str, train: str, model_dir: Path
 
 
 def check_config(cfg: PipelineConfig) -> None:
-    """What would stop a stage, checked before the first runs: the model name, the eval section's options
-    parsed as the eval command parses them, and the mae, sft and rl sections read by their own loaders (their
-    mistakes would otherwise surface after the stages before them ran, hours later)."""
+    """What would stop a stage, checked before the first runs: the model name, and the mae, sft, rl and eval
+    sections read by their own loaders and config classes (their mistakes would otherwise surface after
+    the stages before them ran, hours later)."""
     import tempfile
 
     from ..models import check_model
@@ -167,7 +167,8 @@ def check_config(cfg: PipelineConfig) -> None:
     if cfg.enabled("mae"):
         mae_config(cfg)
     if cfg.enabled("eval"):
-        check_eval_options(cfg)
+        # The benchmark list is known once the data stage ran (its held-out cases): a stand-in spec here.
+        eval_config(cfg, cfg.model, str(cfg.path / "eval"), ["openai:eval_synth.jsonl"])
     for stage, loader, defaults in (("sft", load_sft, SFT_DEFAULTS), ("rl", load_rl, {})):
         if not cfg.enabled(stage):
             continue
@@ -238,50 +239,37 @@ def eval_benchmarks(cfg: PipelineConfig, ctx: dict[str, Any]) -> list[str]:
 EVAL_OWN_FIELDS = ("benchmarks", "synthetic", "models")
 
 
-def eval_options(cfg: PipelineConfig) -> list[str]:
-    """The eval command's options the section's other fields name (``limit: 20`` is ``--limit 20``)."""
-    options: list[str] = []
-    for key, value in cfg.stage_fields("eval").items():
-        if key in EVAL_OWN_FIELDS or value is None or value is False:
-            continue
-        options += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
-    return options
+def eval_config(cfg: PipelineConfig, model: str, output: str, specs: list[str]):
+    """The EvalConfig of one evaluated model: the pipeline's wiring (model, run directory, rendering) under
+    the section's other fields (a null field: the command's default); a bad field stops the run naming it."""
+    from ..config import check_known
+    from ..eval.config import EvalConfig
 
-
-def check_eval_options(cfg: PipelineConfig) -> None:
-    """Parse the eval section's options as the eval stage will, so a bad one stops the run before training."""
-    import contextlib
-    import io
-
-    from ..cli import build_parser
-
-    said = io.StringIO()
+    options = {k: v for k, v in cfg.stage_fields("eval").items() if k not in EVAL_OWN_FIELDS and v is not None}
+    wiring = {"model": model, "output": output, "benchmarks": specs, "prompt_format": cfg.prompt_format,
+              "instruction": cfg.instruction, "thoughts": cfg.thoughts}
     try:
-        with contextlib.redirect_stderr(said):
-            build_parser().parse_args(["eval", "--predictions", "-", "--benchmark", "x:y", "-o", "-", *eval_options(cfg)])
-    except SystemExit:
-        reason = said.getvalue().strip().splitlines()[-1].partition("error: ")[2]
-        raise UserError(f"{cfg.source}: section eval: {reason}") from None
+        check_known(options, EvalConfig)
+        return EvalConfig(**{**wiring, **options})
+    except ConfigError as exc:
+        option = f"--{exc.field.replace('_', '-')}: " if exc.field else ""  # as the eval command names it
+        raise UserError(f"{cfg.source}: section eval: {option}{exc}") from None
 
 
 def run_eval(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    from ..eval.command import evaluate
+
     specs, notes = eval_benchmarks(cfg, ctx), []
     models = {"base": ctx["base_model"], "sft": ctx.get("sft", {}).get("model"), "rl": ctx.get("rl", {}).get("model")}
-    options = eval_options(cfg)
     runs, metrics = {}, {"notes": notes}
     for name in cfg.eval.get("models", ["sft", "rl"]):
         if name != "base" and not cfg.enabled(name):
             notes.append(f"model {name!r} not evaluated: its stage is disabled")
             continue
         target = out / name
-        argv = ["eval", "--model", models[name], "-o", str(target), "--prompt-format", cfg.prompt_format,
-                "--instruction", cfg.instruction, "--thoughts", cfg.thoughts, *options]
-        for spec in specs:
-            argv += ["--benchmark", spec]
         print(f"pipeline: evaluating the {name} model", file=sys.stderr)
-        call_command(argv)
+        results = evaluate(eval_config(cfg, models[name], str(target), specs)).results
         runs[name] = str(target)
-        results = json.loads((target / "results.json").read_text())
         metrics[name] = {b: {k: f[k] for k in ("cases", "TS", "PI", "CF")} for b, f in results["benchmarks"].items()}
     return {"runs": runs}, metrics
 
