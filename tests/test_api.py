@@ -63,6 +63,9 @@ def test_eval_config_names_the_bad_field(fields, message):
 def test_errors_of_every_stage_are_one_family(tmp_path):
     with pytest.raises(TLTrainingError, match="no such file"):
         tl_training.mark_adverse(tmp_path / "missing.jsonl", tmp_path / "out.jsonl")
+    (tmp_path / "in.jsonl").write_text("")
+    with pytest.raises(TLTrainingError, match=r"unknown field\(s\) check_feedbak"):
+        tl_training.mark_adverse(tmp_path / "in.jsonl", tmp_path / "out.jsonl", config={"check_feedbak": True})
     with pytest.raises(TLTrainingError, match="--from nope: not a source format"):
         tl_training.convert("nope", tmp_path, tmp_path / "out.jsonl")
     with pytest.raises(TLTrainingError, match="field lora_r: must be >= 1"):

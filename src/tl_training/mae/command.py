@@ -13,7 +13,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Mapping
 
 import orjson
 
@@ -167,11 +167,12 @@ class MAEResult:
     report: dict[str, Any]
 
 
-def mark_adverse(input: str | Path, output: str | Path, *, config: MAEConfig | str | Path | None = None,
+def mark_adverse(input: str | Path, output: str | Path, *,
+                 config: MAEConfig | str | Path | Mapping[str, Any] | None = None,
                  report: str | Path | None = None, split_turns: str | Path | None = None,
                  rejects: str | Path | None = None, strict: bool = False, allow_empty: bool = False) -> MAEResult:
-    """Mark the adverse calls of ``input`` into ``output`` (``config``: an MAEConfig, its YAML file, or None
-    for the defaults) and print what was found; the command and the API."""
+    """Mark the adverse calls of ``input`` into ``output`` (``config``: an MAEConfig, its YAML file, a mapping
+    of its fields, or None for the defaults) and print what was found; the command and the API."""
     if not Path(input).is_file():
         raise UserError(f"{input}: no such file")
     rejects = rejects or default_rejects_path(output)
@@ -179,7 +180,7 @@ def mark_adverse(input: str | Path, output: str | Path, *, config: MAEConfig | s
                                          ("--rejects", rejects), ("--report", report)])
     if not isinstance(config, MAEConfig):
         try:
-            config = load_config(config)
+            config = load_config(None, **config) if isinstance(config, Mapping) else load_config(config)
         except ConfigError as exc:
             raise UserError(str(exc)) from None
     try:

@@ -1,4 +1,5 @@
-"""Running the stages in order, each through the public entry point of its own command, with resume markers.
+"""Running the stages in order, each through the library function its command calls (synth: the command
+itself; a training stage with ``launch``: its command in a child process), with resume markers.
 
 Layout of a run directory: ``<stage>/`` holds everything a stage wrote, ``<stage>/DONE.json`` (hash,
 outputs, metrics, seconds) is written last and atomically, so a crash or Ctrl-C leaves no marker and the
@@ -45,12 +46,10 @@ def call_command(argv: list[str]) -> int:
     return code
 
 
-def launch_command(launch: str | None, argv: list[str]) -> None:
-    """Run a training stage in-process, or under ``launch`` (e.g. ``accelerate launch --config_file
-    configs/accelerate/deepspeed_zero2.yaml --num_processes 4``) as a child process on several devices."""
-    if not launch:
-        call_command(argv)
-        return
+def launch_command(launch: str, argv: list[str]) -> None:
+    """Run a training stage's command under ``launch`` (e.g. ``accelerate launch --config_file
+    configs/accelerate/deepspeed_zero2.yaml --num_processes 4``) as a child process on several devices;
+    without a launcher a stage calls its library function in this process."""
     import shlex
     import subprocess
 
@@ -96,10 +95,9 @@ def run_data(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict,
             raise UserError(f"{cfg.source}: field data.input: {data['input']} not found")
         converted = out / "converted.jsonl" if data.get("sample") else train
         if source == "convert":
-            argv = ["convert", "--from", data["format"], str(data["input"]), "-o", str(converted)]
-            if data.get("exclude_queries"):
-                argv += ["--exclude-queries", *map(str, data["exclude_queries"])]
-            call_command(argv)
+            from ..convert.command import convert
+
+            convert(data["format"], data["input"], converted, exclude_queries=data.get("exclude_queries") or [])
         else:
             shutil.copyfile(data["input"], converted)
             if data.get("eval_cases"):  # held-out cases made with the records (the ablation's shared data)
@@ -208,7 +206,13 @@ def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
         values["resume_from_checkpoint"] = True
-    launch_command(launch, ["sft", "--config", str(_write_stage_yaml(out / "sft.yaml", values))])
+    recipe = _write_stage_yaml(out / "sft.yaml", values)
+    if launch:
+        launch_command(launch, ["sft", "--config", str(recipe)])
+    else:
+        from ..pkt.command import train_sft
+
+        train_sft(recipe)
     _keep_log_drop_checkpoints(model_dir)
     report = json.loads((model_dir / "sft_report.json").read_text())
     return {"model": str(model_dir)}, {k: report[k] for k in ("train_loss", "steps", "seconds", "pkt", "tokens_per_second")}
@@ -220,7 +224,13 @@ def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, d
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config (save_steps)
         values["resume_from_checkpoint"] = True
-    launch_command(launch, ["rl", "--config", str(_write_stage_yaml(out / "rl.yaml", values))])
+    recipe = _write_stage_yaml(out / "rl.yaml", values)
+    if launch:
+        launch_command(launch, ["rl", "--config", str(recipe)])
+    else:
+        from ..api import train_rl
+
+        train_rl(recipe)
     report = json.loads((model_dir / "rl_report.json").read_text())
     rewards = [entry["reward"] for entry in report["log"]]
     metrics = {k: report[k] for k in ("algorithm", "prompts", "steps", "seconds")}
