@@ -70,3 +70,13 @@ def test_errors_of_every_stage_are_one_family(tmp_path):
         tl_training.convert("nope", tmp_path, tmp_path / "out.jsonl")
     with pytest.raises(TLTrainingError, match="field lora_r: must be >= 1"):
         tl_training.train_sft({"output_dir": str(tmp_path), "train_files": ["t.jsonl"], "lora_r": 0})
+
+
+def test_run_pipeline_returns_the_run_its_report_and_each_stage(tmp_path):
+    config = tmp_path / "p.yaml"
+    config.write_text(f"run_dir: {tmp_path / 'run'}\nmodel: tiny\ndata: {{n: 3}}\n"
+                      "sft: {enabled: false}\neval: {enabled: false}\n")
+    result = tl_training.run_pipeline(config, ["mae.check_schema=false"])
+    assert result.run_dir == tmp_path / "run" and result.report == tmp_path / "run" / "report.md"
+    assert result.report.is_file() and result.stages["data"]["metrics"]["train_records"] == 3
+    assert result.stages["mae"]["enabled"] and not result.stages["sft"]["enabled"]
