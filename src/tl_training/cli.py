@@ -83,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # ``python -m tl_training.cli`` (the launch line of accelerate and torchrun) runs this file as
-    # ``__main__``: call the ``main`` of the imported module, whose UserError is the one commands raise.
-    from tl_training.cli import main as console_main
-
-    raise SystemExit(console_main())
+    # ``python -m tl_training.cli``: the launch line of accelerate and torchrun.  UserError lives in errors.py,
+    # so the class this file's ``main`` catches is the one the commands raise even when it runs as __main__.
+    raise SystemExit(main())
