@@ -284,3 +284,30 @@ def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_pat
     assert report["outcomes"]["rl"][0] == report["outcomes"]["parent"]  # the same model, greedy: the same episodes
     difference = report["rl_minus_parent"]["episode reward"]
     assert difference["estimate"] == 0.0 and difference["seeds"] == [0, 1] and difference["cases"] == {"episodes": 3}
+
+
+@pytest.mark.parametrize("algorithm", ["ppo", "grpo"])
+def test_episode_mode_under_a_two_process_accelerate_launch(tmp_path, algorithm):
+    import os
+    import subprocess
+
+    from test_rl_ppo import ACCELERATE_LAUNCH
+    from tl_training.synth import generate
+    from tl_training.tiny import save_tiny_model
+
+    (tmp_path / "world.jsonl").write_text("".join(json.dumps(r) + "\n" for r in generate(0, 4, split="train")))
+    save_tiny_model(tmp_path / "model")
+    out = tmp_path / "ddp"
+    command = [
+        *ACCELERATE_LAUNCH, "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no", "-m", "tl_training", "rl", f"output_dir={out}", f"model={tmp_path / 'model'}",
+        f"train_files={tmp_path / 'world.jsonl'}", "mode=episode", f"algorithm={algorithm}", "steps=2", "batch_size=2",
+        "mini_batch_size=1", "num_generations=2", "max_new_tokens=6", "max_turns=2", "max_prompt_length=4096",
+        "actor_lr=1e-4", "critic_lr=1e-4", "do_sample=true",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("step 2/2") == 1, done.stdout  # rank 0 alone logs
+    assert (out / "model.safetensors").is_file() and (out / "critic").is_dir() == (algorithm == "ppo")
+    report = json.loads((out / "rl_report.json").read_text())
+    assert report["mode"] == "episode" and len(report["log"]) == 2

@@ -20,6 +20,7 @@ turns (``action`` 0: no policy loss, no KL, no value target), the rewards placed
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -68,8 +69,8 @@ class EpisodeRecipe(PPORecipe):
         self.sample_turns = config.do_sample or self.grpo  # a group of identical greedy episodes teaches nothing
         self.temperature = config.temperature if self.sample_turns else 1.0
 
-    def next_batch(self, size: int | None = None) -> list:
-        cases = super().next_batch(self.config.batch_size // self.group)
+    def next_batch(self) -> list:
+        cases = super().next_batch(self.config.batch_size // self.group)  # whole groups on each rank
         return [case for case in cases for _ in range(self.group)]
 
     def sample(self, contexts: list[list[int]]) -> list[list[int]]:
@@ -103,8 +104,6 @@ class EpisodeRecipe(PPORecipe):
 
     @torch.no_grad()
     def rollout(self, batch, timer: dict) -> tuple[Rollout, dict[str, float], list[int]]:
-        import time
-
         config = self.config
         actor = self.accelerator.unwrap_model(self.actor)
         runner = self.runner()

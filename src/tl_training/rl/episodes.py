@@ -17,6 +17,7 @@ task check fails).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -96,8 +97,6 @@ class EpisodeRunner:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]  # the rendered text holds its BOS
 
     def run(self, cases: list[dict[str, Any]], environments: list[Environment]) -> list[Episode]:
-        import time
-
         episodes, graders, open_ = [], [], []
         for case, env in zip(cases, environments, strict=True):
             record = env.reset(case)
@@ -124,8 +123,6 @@ class EpisodeRunner:
 
     def _turn(self, episode: Episode, env: Environment, grader: EpisodeGrader, ids: list[int], last_turn: bool) -> bool:
         """One turn of one episode; True when the episode goes on."""
-        import time
-
         stop = stop_length(self.tokenizer, ids, self.stop_strings, self.stop_ids)
         ids = ids[:stop] if stop else ids
         if not ids:  # nothing sampled (a zero-length turn cannot carry a reward): the episode ends
