@@ -200,37 +200,37 @@ def _keep_log_drop_checkpoints(model_dir: Path) -> None:
         shutil.rmtree(checkpoint)
 
 
-def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+def train_stage(cfg: PipelineConfig, stage: str, defaults: dict, model: str, ctx: dict[str, Any], out: Path) -> Path:
+    """Train the sft or rl stage into ``out/model`` (resuming a checkpoint this very config left): its
+    library function in this process, or its command under the section's ``launch``; the model folder."""
     model_dir = out / "model"
-    values = stage_values(cfg, "sft", SFT_DEFAULTS, training_wiring(cfg, ctx["base_model"], ctx["mae"]["train"], model_dir))
+    values = stage_values(cfg, stage, defaults, training_wiring(cfg, model, ctx["mae"]["train"], model_dir))
     launch = values.pop("launch", None)
     if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config
         values["resume_from_checkpoint"] = True
-    recipe = _write_stage_yaml(out / "sft.yaml", values)
+    recipe = _write_stage_yaml(out / f"{stage}.yaml", values)
     if launch:
-        launch_command(launch, ["sft", "--config", str(recipe)])
-    else:
+        launch_command(launch, [stage, "--config", str(recipe)])
+    elif stage == "sft":
         from ..pkt.command import train_sft
 
         train_sft(recipe)
+    else:
+        from ..api import train_rl
+
+        train_rl(recipe)
+    return model_dir
+
+
+def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
+    model_dir = train_stage(cfg, "sft", SFT_DEFAULTS, ctx["base_model"], ctx, out)
     _keep_log_drop_checkpoints(model_dir)
     report = json.loads((model_dir / "sft_report.json").read_text())
     return {"model": str(model_dir)}, {k: report[k] for k in ("train_loss", "steps", "seconds", "pkt", "tokens_per_second")}
 
 
 def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
-    model_dir = out / "model"
-    values = stage_values(cfg, "rl", {}, training_wiring(cfg, ctx["sft"]["model"], ctx["mae"]["train"], model_dir))
-    launch = values.pop("launch", None)
-    if _last_checkpoint(model_dir):  # a crash or Ctrl-C left a checkpoint of this very config (save_steps)
-        values["resume_from_checkpoint"] = True
-    recipe = _write_stage_yaml(out / "rl.yaml", values)
-    if launch:
-        launch_command(launch, ["rl", "--config", str(recipe)])
-    else:
-        from ..api import train_rl
-
-        train_rl(recipe)
+    model_dir = train_stage(cfg, "rl", {}, ctx["sft"]["model"], ctx, out)
     report = json.loads((model_dir / "rl_report.json").read_text())
     rewards = [entry["reward"] for entry in report["log"]]
     metrics = {k: report[k] for k in ("algorithm", "prompts", "steps", "seconds")}
