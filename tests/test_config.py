@@ -84,3 +84,5 @@ def test_a_config_built_in_code_is_checked_like_a_loaded_one(tmp_path):
         train_sft(config)
     with pytest.raises(UserError, match="field dtype: one of auto, float32, bfloat16, float16, got 'fp8'"):
         train_sft(PKTConfig(output_dir=str(tmp_path), train_files=["t.jsonl"], dtype="fp8"))
+    with pytest.raises(UserError, match="overrides apply to a config file or mapping"):
+        train_sft(PKTConfig(output_dir=str(tmp_path), train_files=["t.jsonl"]), ["max_steps=2"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelNotFound, RecordError, UserError
+from ..errors import ConfigError, ModelNotFound, RecordError, UserError
 
 
 def register(subparsers) -> None:
@@ -114,8 +114,12 @@ def load_checked(source, overrides: list[str] = (), where: str = "config"):
 
     def read():
         if isinstance(source, PKTConfig):
-            check_config(source)  # load_config checks what it builds; a config built in code, here
-        config = source if isinstance(source, PKTConfig) else load_config(source, overrides)
+            if overrides:
+                raise ConfigError("key=value overrides apply to a config file or mapping; set the PKTConfig's fields")
+            check_config(source)  # load_config checks what it builds; a config built in code is checked here
+            config = source
+        else:
+            config = load_config(source, overrides)
         resume_checkpoint(config)
         check_report_to(config)
         return config
