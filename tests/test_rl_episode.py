@@ -132,13 +132,34 @@ def test_a_tool_world_episode_trains_exactly_the_sampled_tokens():
     # between the turns: the tokens of the environment's text, and each next context is the episode so far
     first_gap = episode.response[len(sampled_turns[0]):episode.action.index(1, len(sampled_turns[0]))]
     record = {**env.record, "messages": env.record["messages"][:4]}  # system, user, call, result
-    assert first_gap == tokenizer(environment_text(renderer, record, 2), add_special_tokens=False)["input_ids"]
+    ending = tokenizer.decode([eos])
+    assert first_gap == tokenizer(environment_text(renderer, record, 2, ending), add_special_tokens=False)["input_ids"]
     assert contexts[1] == episode.prompt + episode.response[:len(sampled_turns[0]) + len(first_gap)]
     assert [g.category for g in episode.grades] == ["correct", "correct"]
     assert episode.outcome.success and episode.outcome_reward == 1.0
     ends = [i for i, _ in episode.rewards]
     assert episode.action[ends[0]] == 1 and episode.response[ends[0]] == eos  # a call's reward sits on a sampled token
     assert episode.total_reward == 3.0
+
+
+def test_the_environment_text_continues_the_sampled_turn_as_the_format_renders_it():
+    from tl_training.render import get_renderer
+    from tl_training.rl.episodes import environment_text
+    from tl_training.tiny import build_tokenizer
+
+    from rl_toy import TOOLS
+
+    record = {"id": "t", "tools": TOOLS, "messages": [
+        {"role": "user", "content": "Please help me."},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "alpha", "arguments": {}}}]},
+        {"role": "tool", "name": "alpha", "content": "ok"}]}
+    tokenizer = build_tokenizer()
+    chat = get_renderer("chat", tokenizer)  # the turn's span is "...<|im_end|>\n": the newline is the environment's
+    text = environment_text(chat, record, 1, "<|im_end|>")
+    assert text.startswith("\n<|im_start|>tool\nok") and chat.render_prompt(record).endswith(text)
+    paper = get_renderer("paper")  # no EOS: the turn stops at "\nOutput:", which the model has written already
+    assert environment_text(paper, record, 1, "\nOutput:") == " ok\nAssistant:"
+    assert environment_text(paper, record, 1, "") == "\nOutput: ok\nAssistant:"
 
 
 def test_a_turn_cut_by_max_new_tokens_truncates_the_episode():

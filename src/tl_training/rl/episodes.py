@@ -3,8 +3,9 @@
 An episode is one token sequence: the first prompt's tokens, then each turn's **sampled tokens as they
 were sampled** (never decoded and tokenized again) followed by the tokens of what the environment added
 (tool results, the next user turn, the next generation prompt).  The environment's text is the renderer's:
-the conversation as the environment holds it is rendered, and the text after the model's turn (its
-end-of-turn marker, or the stop string the model already wrote) is tokenized on its own and appended.
+the conversation as the environment holds it is rendered, and the text after the model's turn -- less a
+stop string the model already wrote, plus what the format puts after the stop inside the turn (the
+newline after ``<|im_end|>``) -- is tokenized on its own and appended.
 ``action`` marks the sampled tokens: the only ones with a policy loss, a KL term and a value target.
 
 Rewards are placed on the sampled tokens: each call's at the token that completes it (found by parsing
@@ -50,17 +51,24 @@ class Episode:
         self.action += [int(sampled)] * len(ids)
 
 
-def environment_text(renderer, record: dict[str, Any], assistant_index: int) -> str:
-    """What the conversation adds after the assistant turn at ``assistant_index``: the rendered prompt's
-    text after that turn's span (its end-of-turn marker included in the span)."""
+def environment_text(renderer, record: dict[str, Any], assistant_index: int, ending: str) -> str:
+    """What the conversation adds after the model's turn at ``assistant_index``, whose sampled tokens ended
+    with ``ending`` (the stop token's or stop string's text): the rendered prompt's text after that turn,
+    less what the model already wrote (a stop string the format puts after the turn, ``\nOutput:``),
+    plus what the format puts after the stop within the turn (``<|im_end|>`` then ``\n``)."""
     rendered = renderer.render(record)
     prompt = renderer.render_prompt(record)
     turn = next(t for t in rendered.turns if t.message_index == assistant_index)
-    end = turn.span[1]
+    start, end = turn.span
     if prompt[:end] != rendered.text[:end]:
         raise ValueError(f"renderer {renderer.name}: the prompt of record {record.get('id')!r} does not extend its "
                          "rendered conversation, so environment tokens cannot be appended to sampled ones")
-    return prompt[end:]
+    after = prompt[end:]
+    marker = ending.strip()
+    within = rendered.text.rfind(marker, start, end) if marker else -1
+    if within >= 0:
+        return rendered.text[within + len(marker):end] + after
+    return after[len(ending):] if ending and after.startswith(ending) else after
 
 
 def call_ends(tokenizer, ids: list[int], calls: list[dict[str, Any]], syntax: str) -> list[int]:
@@ -132,6 +140,8 @@ class EpisodeRunner:
         episode.sampled.append(list(ids))
         episode.extend(ids, sampled=True)
         text = completion_text(self.tokenizer, ids, self.stop_strings, self.stop_ids)
+        written = self.tokenizer.decode(ids, skip_special_tokens=False)
+        ending = written[len(text):] if written.startswith(text) else ""  # the stop token's or string's text
         started = time.perf_counter()
         parsed = parse_calls(text, self.syntax)
         calls = executable(parsed.calls) if parsed.ok else []
@@ -155,7 +165,7 @@ class EpisodeRunner:
         if last_turn:
             env.truncate(f"turn cap: still going after max_turns={self.max_turns} turns")
             return False
-        added = self.tokens(environment_text(self.renderer, env.record, assistant_index))
+        added = self.tokens(environment_text(self.renderer, env.record, assistant_index, ending))
         if len(episode.prompt) + len(episode.response) + len(added) + self.max_new_tokens > self.max_episode_length:
             env.truncate(f"episode longer than max_episode_length={self.max_episode_length} tokens")
             return False
