@@ -332,3 +332,42 @@ def test_episode_mode_under_a_two_process_accelerate_launch(tmp_path, algorithm)
     assert (out / "model.safetensors").is_file() and (out / "critic").is_dir() == (algorithm == "ppo")
     report = json.loads((out / "rl_report.json").read_text())
     assert report["mode"] == "episode" and len(report["log"]) == 2
+
+
+def test_a_bfcl_episode_grades_its_calls_from_the_backends_feedback(bfcl_installed):
+    """BFCL multi-turn through the RL runner: no gold per call, so calls are graded from what the backend
+    answered; the outcome term comes from BFCL's own checks."""
+    from pathlib import Path
+
+    from tl_training.calls import format_calls
+    from tl_training.convert.bfcl import convert
+    from tl_training.environments import environment_for
+    from tl_training.jsonl import Tally
+    from tl_training.render import get_renderer
+    from tl_training.rl.episodes import EpisodeRunner
+    from tl_training.tiny import build_tokenizer
+
+    from test_eval_multiturn import _gold_calls
+
+    case = next(iter(convert(Path("multi_turn_base"), Tally(), True)))
+    tokenizer = build_tokenizer()
+    eos = tokenizer.eos_token_id
+
+    def play(extra_call):
+        outputs = []
+        for t, calls in enumerate(_gold_calls(case)):
+            calls = calls + ([extra_call] if t == 0 and extra_call else [])
+            outputs += ([format_calls(calls, "python")] if calls else []) + ["Done."]
+        turns = iter(outputs)
+        runner = EpisodeRunner(tokenizer, get_renderer("paper", tokenizer),
+                               lambda batch: [tokenizer(" " + next(turns), add_special_tokens=False)["input_ids"] + [eos]],
+                               syntax="python", stop_ids={eos}, max_turns=len(outputs), max_new_tokens=10_000,
+                               max_episode_length=1_000_000, outcome_reward=1.0)
+        return runner.run([case], [environment_for(case)])[0]
+
+    gold = play(None)
+    assert gold.outcome.success and {g.category for g in gold.grades} == {"accepted"} and gold.total_reward == 1.0
+    assert all(g.source == "feedback" for g in gold.grades)
+    wrong = play({"name": "no_such_function", "arguments": {}})
+    assert "tool_hallucination" in [g.category for g in wrong.grades]
+    assert wrong.total_reward <= gold.total_reward - 2.0
