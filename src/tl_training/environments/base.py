@@ -47,6 +47,7 @@ class Outcome:
 
 
 class Environment(Protocol):
+    record: dict[str, Any]  # the conversation so far (what reset returned, appended to by step)
     gold: list[dict[str, Any]] | None
 
     def reset(self, case: dict[str, Any]) -> dict[str, Any]: ...
