@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tl_training.ablation.design import CONTRASTS, PARENTS, VARIANTS, AblationConfig, AblationConfigError, variant_config
+from tl_training.ablation.design import CONTRASTS, PARENTS, VARIANTS, AblationConfig, variant_config
 from tl_training.ablation.stats import contrast, variant_figures
+from tl_training.errors import ConfigError
 from tl_training.pipeline.config import PipelineConfig
 
 
@@ -53,7 +54,7 @@ def test_variants_share_data_order_and_budget_and_differ_only_in_their_switches(
     ({"control": {"error_rate": 1.5}}, "ablation.control.error_rate"),
 ])
 def test_a_bad_ablation_section_names_its_field(values, message):
-    with pytest.raises(AblationConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         AblationConfig.from_dict(values, "c.yaml")
 
 

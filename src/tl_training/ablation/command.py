@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from .design import VARIANTS, AblationConfig, variant_config, variant_dir
 from .stats import Outcomes, case_outcomes
 
@@ -143,7 +144,6 @@ def pilot_verdict(outcomes: dict[str, dict[str, dict[str, Any]]], gate: float) -
 
 
 def run(args) -> int:
-    from ..cli import UserError
     from ..pipeline.command import load
     from .control import run_control
     from .data import seed_data

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..pipeline.config import PipelineConfig
 
 # variant -> (MAE on, PKT on, IRM on); standard SFT is the same code path with pkt: false.
@@ -46,10 +47,6 @@ CONTRASTS = {
     "IRM after MAE+PKT": {"all_three": 1.0, "+mae+pkt": -1.0},
     "all three vs standard SFT": {"all_three": 1.0, "standard_sft": -1.0},
 }
-
-
-class AblationConfigError(ValueError):
-    """A bad ``ablation`` section; the message names the field."""
 
 
 @dataclass
@@ -79,7 +76,7 @@ class AblationConfig:
         for name, given, known in (("ablation", values, cls), ("ablation.control", control, ControlConfig)):
             unknown = sorted(set(given) - {f.name for f in fields(known)})
             if unknown:
-                raise AblationConfigError(f"{where}: unknown field(s) {name}.{f', {name}.'.join(unknown)}; "
+                raise ConfigError(f"{where}: unknown field(s) {name}.{f', {name}.'.join(unknown)}; "
                                           f"known: {', '.join(f.name for f in fields(known))}")
         config = cls(**values, control=ControlConfig(**control))
         config.check(where)
@@ -88,25 +85,25 @@ class AblationConfig:
     def check(self, where: str) -> None:
         for name in ("sample", "holdout", "holdout_seed"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise AblationConfigError(f"{where}: field ablation.{name}: a whole number >= 0")
+                raise ConfigError(f"{where}: field ablation.{name}: a whole number >= 0")
         if self.archive is not None and not isinstance(self.archive, str):
-            raise AblationConfigError(f"{where}: field ablation.archive: a folder path, or null")
+            raise ConfigError(f"{where}: field ablation.archive: a folder path, or null")
         if self.max_tool_tokens is not None and (not isinstance(self.max_tool_tokens, int) or self.max_tool_tokens < 1):
-            raise AblationConfigError(f"{where}: field ablation.max_tool_tokens: a whole number >= 1, or null")
+            raise ConfigError(f"{where}: field ablation.max_tool_tokens: a whole number >= 1, or null")
         gate = self.pilot_max_format_errors
         if gate is not None and not (isinstance(gate, (int, float)) and 0 < gate <= 100):
-            raise AblationConfigError(f"{where}: field ablation.pilot_max_format_errors: a percentage in (0, 100]")
+            raise ConfigError(f"{where}: field ablation.pilot_max_format_errors: a percentage in (0, 100]")
         if gate is not None and not self.holdout:
-            raise AblationConfigError(f"{where}: field ablation.pilot_max_format_errors: the gate reads the "
+            raise ConfigError(f"{where}: field ablation.pilot_max_format_errors: the gate reads the "
                                       "held-out first turns; set ablation.holdout")
         control = self.control
         if not isinstance(control.enabled, bool):
-            raise AblationConfigError(f"{where}: field ablation.control.enabled: true or false")
+            raise ConfigError(f"{where}: field ablation.control.enabled: true or false")
         if not (isinstance(control.error_rate, (int, float)) and 0 < control.error_rate <= 1):
-            raise AblationConfigError(f"{where}: field ablation.control.error_rate: a share in (0, 1]")
+            raise ConfigError(f"{where}: field ablation.control.error_rate: a share in (0, 1]")
         for name in ("n", "eval_n"):
             if not isinstance(getattr(control, name), int) or getattr(control, name) < 1:
-                raise AblationConfigError(f"{where}: field ablation.control.{name}: a whole number >= 1")
+                raise ConfigError(f"{where}: field ablation.control.{name}: a whole number >= 1")
 
 
 def variant_config(base: PipelineConfig, variant: str, seed: int, data: dict[str, Any]) -> PipelineConfig:

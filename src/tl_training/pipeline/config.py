@@ -80,12 +80,12 @@ class PipelineConfig:
         models = self.eval.get("models", ["sft", "rl"])
         if not isinstance(models, list) or set(models) - set(EVAL_MODELS):
             raise ConfigError(f"{where}: field eval.models: a list among {', '.join(EVAL_MODELS)}, got {models!r}")
-        from ..ablation.design import AblationConfig, AblationConfigError  # here: it builds on this module
+        from ..ablation.design import AblationConfig  # here: it builds on this module
 
         try:
             AblationConfig.from_dict(self.ablation, where)
-        except (AblationConfigError, TypeError) as exc:
-            raise ConfigError(str(exc)) from None
+        except TypeError as exc:
+            raise ConfigError(f"{where}: section ablation: {exc}") from None
         for key in ("mae", "sft", "rl"):
             if "options" in getattr(self, key):
                 raise ConfigError(f"{where}: field {key}.options: write the stage's fields directly under {key}")
