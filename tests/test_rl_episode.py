@@ -290,7 +290,7 @@ def test_rl_episode_mode_runs_on_the_tool_world_and_logs_categories_outcome_and_
 
 
 def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_path):
-    from tl_training.rl.episode_eval import main
+    from tl_training.cli import main
     from tl_training.synth import generate
     from tl_training.tiny import save_tiny_model
 
@@ -298,7 +298,7 @@ def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_pat
     (tmp_path / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in generate(1, 3, split="eval")))
     save_tiny_model(tmp_path / "model")
     model = str(tmp_path / "model")
-    assert main(["--cases", str(tmp_path / "eval.jsonl"), "--parent", model, "--rl", model, model, "--max-new-tokens", "4",
+    assert main(["rl-compare", "--cases", str(tmp_path / "eval.jsonl"), "--parent", model, "--rl", model, model, "--max-new-tokens", "4",
                  "--max-turns", "2", "-o", str(tmp_path / "out.json")]) == 0
     report = json.loads((tmp_path / "out.json").read_text())
     assert set(report["figures"]) == {"parent", "rl seed 0", "rl seed 1"} and report["figures"]["parent"]["cases"] == 3

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "tl_training.eval.command",
     "tl_training.synth.command",
     "tl_training.rl.command",
+    "tl_training.rl.episode_eval",
     "tl_training.pipeline.command",
     "tl_training.ablation.command",
 ]

@@ -1,7 +1,6 @@
 """Held-out multi-turn comparison: greedy episodes of a parent model and of RL models trained from it.
 
-``python3 -m tl_training.rl.episode_eval --cases EVAL.jsonl --parent SFT_DIR --rl RL_SEED0_DIR [RL_SEED1_DIR ...]
--o OUT.json``: every case (a record an environment runs, e.g. ``tl-training synth --eval``) is played
+``tl-training rl-compare --cases EVAL.jsonl --parent SFT_DIR --rl RL_SEED0_DIR [RL_SEED1_DIR ...] -o OUT.json``: every case (a record an environment runs, e.g. ``tl-training synth --eval``) is played
 greedily to its end by each model with the same runner, environment and reward as ``rl.mode: episode``
 (``episodes.EpisodeRunner``); per model, the task success rate and the mean episode reward; then RL minus
 parent, paired by case and over the RL seeds (``ablation.stats.contrast``: case-and-seed bootstrap, paired t
@@ -10,7 +9,6 @@ over seeds).  Greedy decoding makes the parent's episodes the same at every seed
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import Counter
@@ -66,33 +64,41 @@ def figures(outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "mean_turns": round(sum(o["turns"] for o in outcomes.values()) / n, 3), "call_categories": dict(categories)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ..ablation.stats import contrast
-    from ..jsonl import Tally, read_records, write_text_atomic
+def register(subparsers) -> None:
+    from ..cli import positive_int
 
-    parser = argparse.ArgumentParser(prog="python3 -m tl_training.rl.episode_eval", description=__doc__.split("\n\n")[0])
+    parser = subparsers.add_parser("rl-compare", help="held-out multi-turn episodes: RL models against their parent",
+                                   description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", required=True, help="JSONL records an environment runs (tool world, BFCL multi-turn)")
     parser.add_argument("--parent", required=True, help="the model RL started from")
     parser.add_argument("--rl", nargs="+", required=True, help="RL models, one per seed")
     parser.add_argument("-o", "--output", required=True, help="JSON report")
     parser.add_argument("--prompt-format", default="chat", choices=("chat", "paper"))
-    parser.add_argument("--max-turns", type=int, default=4)
-    parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--max-episode-length", type=int, default=4096)
+    parser.add_argument("--max-turns", type=positive_int, default=4)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=96)
+    parser.add_argument("--max-episode-length", type=positive_int, default=4096)
     parser.add_argument("--outcome-reward", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--limit", type=int, default=0, help="the first N cases only (0: all)")
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..ablation.stats import contrast
+    from ..errors import UserError
+    from ..jsonl import Tally, read_records, write_text_atomic
+
     tally = Tally()
     cases = list(read_records(args.cases, tally, strict=True))[:args.limit or None]
     if not cases:
-        parser.error(f"{args.cases}: no case")
+        raise UserError(f"{args.cases}: no case")
     started = time.perf_counter()
     parent = play(args.parent, cases, args)
     runs = [play(path, cases, args) for path in args.rl]
     seeds = range(len(runs))
     outcomes = {"parent": {s: {BENCHMARK: parent} for s in seeds}, "rl": {s: {BENCHMARK: run} for s, run in zip(seeds, runs)}}
-    report = {"cases": args.cases, "parent": args.parent, "rl": args.rl, "settings": vars(args),
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
+    report = {"cases": args.cases, "parent": args.parent, "rl": args.rl, "settings": settings,
               "figures": {"parent": figures(parent), **{f"rl seed {s}": figures(run) for s, run in zip(seeds, runs)}},
               "rl_minus_parent": {metric: contrast(outcomes, {"rl": 1.0, "parent": -1.0}, metric)
                                   for metric in ("task success", "episode reward")},
@@ -106,7 +112,3 @@ def main(argv: list[str] | None = None) -> int:
               f"per seed {[round(v, 3) for v in result['per_seed']]}")
     print(f"{len(cases)} cases, {1 + len(runs)} models, {report['seconds']} s; wrote {args.output}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
