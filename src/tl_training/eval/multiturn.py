@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..calls import parse_calls
-from ..cli import UserError
+from ..errors import UserError
 from ..environments import BFCLEnvironment, executable
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT

@@ -55,7 +55,7 @@ def load_cases(config, tokenizer, renderer):
 def run(args) -> int:
     import os
 
-    from ..cli import UserError
+    from ..errors import UserError
     from ..jsonl import write_text_atomic
     from ..models import ModelNotFound, check_model, load_tokenizer
     from ..record import RecordError

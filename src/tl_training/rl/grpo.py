@@ -33,7 +33,7 @@ def prompt_dataset(prompts, tokenizer):
 def grpo_args(config):
     from trl import GRPOConfig
 
-    from ..cli import UserError
+    from ..errors import UserError
 
     if config.use_vllm and importlib.util.find_spec("vllm") is None:
         raise UserError("use_vllm: true needs the vllm package (pip install vllm)")
@@ -60,10 +60,9 @@ def run_grpo(config, prompts, tokenizer, stop_strings, rewards=None) -> list[dic
     model = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
     peft_config = None
     if config.lora:
-        from peft import LoraConfig
+        from ..models import lora_config
 
-        peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                                 target_modules=config.lora_target_modules, task_type="CAUSAL_LM")
+        peft_config = lora_config(config)
     trainer = GRPOTrainer(
         model=model, reward_funcs=GRPOReward(rewards, config.reward_clip, stop_strings), args=grpo_args(config),
         train_dataset=prompt_dataset(prompts, tokenizer), processing_class=tokenizer, peft_config=peft_config,

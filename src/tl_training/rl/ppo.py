@@ -165,16 +165,14 @@ def load_models(config, with_critic: bool = True):
         reference = load_causal_lm(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
         reference.requires_grad_(False)
         return actor, reference.eval(), critic
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
-    def lora(task_type, **extra):
-        return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=config.lora_target_modules, task_type=task_type, **extra)
+    from ..models import lora_config
 
     # The critic's new value head trains in full (TOKEN_CLS keeps it in modules_to_save), so no adapter on it.
     if critic is not None:
-        critic = get_peft_model(critic, lora("TOKEN_CLS", exclude_modules=["score", "classifier"]))
-    return get_peft_model(actor, lora("CAUSAL_LM")), None, critic
+        critic = get_peft_model(critic, lora_config(config, "TOKEN_CLS", exclude_modules=["score", "classifier"]))
+    return get_peft_model(actor, lora_config(config)), None, critic
 
 
 def load_critic(config, actor, dtype):
@@ -462,7 +460,7 @@ class PPORecipe:
 
     def resume(self, checkpoint: Path) -> None:
         """Optimisers, weights, RNG, data order and log as they were when ``checkpoint`` was written."""
-        from ..cli import UserError
+        from ..errors import UserError
 
         if not (checkpoint / "progress.json").is_file():
             raise UserError(f"resume_from_checkpoint: {checkpoint} is not a PPO checkpoint (no progress.json)")
@@ -509,7 +507,7 @@ class PPORecipe:
 
 def resume_checkpoint(config) -> Path | None:
     """The checkpoint ``resume_from_checkpoint`` names: a path, or true for the latest in output_dir."""
-    from ..cli import UserError
+    from ..errors import UserError
 
     wanted = config.resume_from_checkpoint
     if wanted in (None, False, ""):

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..cli import UserError
+    from ..errors import UserError
     from ..jsonl import RecordWriter
     from .records import DEFAULT_ERROR_RATE, Stats, generate
 
