@@ -57,7 +57,8 @@ def run(args) -> int:
 
     from ..errors import UserError
     from ..jsonl import write_text_atomic
-    from ..models import ModelNotFound, check_model, load_tokenizer
+    from ..config import checked
+    from ..models import ModelNotFound, load_tokenizer
     from ..record import RecordError
     from ..render import get_renderer
     from ..verdict import RewardTable
@@ -65,16 +66,17 @@ def run(args) -> int:
     from .config import load_config
 
     where = f"config {args.config}" if args.config else "config"
-    try:
+
+    def read():
         config = load_config(args.config, args.overrides)
-        rewards = RewardTable.from_yaml(config.reward_table) if config.reward_table else None
         resume_checkpoint(config)
-    except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"{where}: {exc}") from None
+        return config
+
+    config = checked(where, read)
     try:
-        check_model(config.model)
-    except ModelNotFound as exc:
-        raise UserError(f"{where}: field model: {exc}") from None
+        rewards = RewardTable.from_yaml(config.reward_table) if config.reward_table else None
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"{where}: field reward_table: {exc}") from None
     main = int(os.environ.get("RANK", "0")) == 0
     try:
         tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
