@@ -118,6 +118,8 @@ def test_the_command_runs_a_tiny_model_and_compare_pairs_the_runs(shared_data, t
     assert main(["eval", "--predictions", str(predictions), "--benchmark", "gsm8k:test", "--data-dir", str(shared_data),
                  "--limit", "2", "-o", str(answered)]) == 0
     assert json.loads((answered / "results.json").read_text())["general"]["gsm8k:test"]["accuracy"] == 100.0
+    report = (answered / "report.md").read_text()
+    assert "## General tasks" in report and "TS / PI / CF" not in report  # no empty tool-call table
     capsys.readouterr()
     assert main(["compare", str(out), str(answered)]) == 0
     table = capsys.readouterr().out

@@ -112,14 +112,15 @@ def report_lines(results: dict[str, Any], scores: dict[str, list[CaseScore]], ch
               "scored, so its figures do not compare with the whole benchmark's (reasons below).**" for name, missed in unscored.items()]
     lines += [""] if unscored else []
     lines += [f"- {key}: {results[key]}" for key in ("prompt_format", "date", "wall_seconds") if key in results]
-    lines += ["", "## TS / PI / CF (%)", "",
-              "TS, PI, CF follow RoTBench's official scorer, which fails every prediction with empty arguments "
-              "(only RoTBench has that rule); the corrected rule does not. BFCL's pass rate is CF. "
-              "TS by name reads the called name even from a call that does not parse (a lenient reading, beside "
-              "the strict TS); format errors are the cases whose output does not parse as the expected call; "
-              "the gold-name margin is log p(gold tool name) minus log p(best other candidate), teacher-forced "
-              "(mean over the cases where it is defined, and the share where the gold name ranks first).", ""]
-    lines += main_table(results)
+    if results["benchmarks"]:  # a run of only ToolEyes or general tasks has none of these figures
+        lines += ["", "## TS / PI / CF (%)", "",
+                  "TS, PI, CF follow RoTBench's official scorer, which fails every prediction with empty arguments "
+                  "(only RoTBench has that rule); the corrected rule does not. BFCL's pass rate is CF. "
+                  "TS by name reads the called name even from a call that does not parse (a lenient reading, beside "
+                  "the strict TS); format errors are the cases whose output does not parse as the expected call; "
+                  "the gold-name margin is log p(gold tool name) minus log p(best other candidate), teacher-forced "
+                  "(mean over the cases where it is defined, and the share where the gold name ranks first).", ""]
+        lines += main_table(results)
     lines += benchmark_figure_lines(results)
     lines += [""] + [f"![{c.stem}]({c.name})" for c in charts]
     for name, figures in results["benchmarks"].items():
