@@ -1,7 +1,7 @@
 """The ``rl`` configuration: one dataclass, read from YAML with ``key=value`` overrides (as ``sft``).
 
 Unknown keys are an error, and so are a boolean that is not true or false and a number out of its range
-(``pkt.config.check_fields``).  PPO defaults are the paper's (its IRM stage: KL 0.4, clip 0.2, lambda
+(``config.check_fields``).  PPO defaults are the paper's (its IRM stage: KL 0.4, clip 0.2, lambda
 0.95, actor/critic learning rates 2e-7/1e-7); GRPO reads the shared fields and passes ``grpo_args``
 through to TRL's ``GRPOConfig``.  ``mode: episode`` runs either algorithm over multi-turn episodes in our
 own loop (``rl/episode.py``); ``grpo_args`` does not apply there.
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..pkt.config import Range, above, at_least, check_fields, coerce_yaml_1_1, config_dict, layout_of, within
+from ..config import Range, above, at_least, check_choice, check_fields, check_prompt_format, load, within
+from ..pkt.config import layout_of
 
 ALGORITHMS = ("ppo", "grpo")
 MODES = ("single", "episode")
@@ -83,21 +84,10 @@ class RLConfig:
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     """The config of a YAML file plus ``key=value`` overrides; a bad key or value names itself."""
-    values = config_dict(path, list(overrides))
-    known = {f.name for f in fields(RLConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
-    coerce_yaml_1_1(values, RLConfig)  # PyYAML reads 1e-7 (no dot) as a string
-    if isinstance(values.get("train_files"), str):
-        values["train_files"] = [values["train_files"]]
-    config = RLConfig(**values)
-    if config.algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
-    if config.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {config.mode!r}")
-    if config.prompt_format not in ("chat", "paper"):
-        raise ValueError(f"prompt_format must be 'chat' or 'paper', got {config.prompt_format!r}")
+    config = load(RLConfig, path, overrides)  # the one loader: unknown keys named, YAML 1.1 undone
+    check_choice("algorithm", config.algorithm, ALGORITHMS)
+    check_choice("mode", config.mode, MODES)
+    check_prompt_format(config.prompt_format)
     layout_of(config)
     check_fields(config, [f.name for f in fields(RLConfig) if f.type == "bool"], RL_RANGES)
     if not config.output_dir:
