@@ -38,24 +38,34 @@ def toy_corpus() -> list[str]:
 def save_toy_model(path: str | Path, records: list[dict[str, Any]], warm_steps: int = 30, seed: int = 0) -> Path:
     """A tiny random model and tokenizer, trained ``warm_steps`` steps on random-tool answers in the paper
     format (as ``tl-training rl`` renders them), saved to ``path``."""
-    import torch
-
     from tl_training.render import get_renderer
-    from tl_training.tiny import build_model, build_tokenizer
+    from tl_training.tiny import build_tokenizer
 
     tokenizer = build_tokenizer(toy_corpus())
-    model = build_model(tokenizer, seed=seed)
     renderer = get_renderer("paper", tokenizer)
+
+    def row(record, rng):
+        prompt = tokenizer(renderer.render_prompt(record), add_special_tokens=False)["input_ids"]
+        answer = renderer.render_completion([make_call(rng.choice((GOLD_TOOL, WRONG_TOOL)))])
+        completion = tokenizer(answer, add_special_tokens=False)["input_ids"]
+        return prompt + completion, [-100] * len(prompt) + completion
+
+    return _warm_started(path, tokenizer, records, row, warm_steps, seed)
+
+
+def _warm_started(path, tokenizer, records, row, warm_steps: int, seed: int) -> Path:
+    """A tiny random model trained ``warm_steps`` steps on batches of 8 ``row(record, rng) -> (ids, labels)``,
+    saved with its tokenizer to ``path``."""
+    import torch
+
+    from tl_training.tiny import build_model
+
+    model = build_model(tokenizer, seed=seed)
     rng = random.Random(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     for _ in range(warm_steps):
-        rows = []
-        for record in rng.sample(records, min(8, len(records))):
-            prompt = tokenizer(renderer.render_prompt(record), add_special_tokens=False)["input_ids"]
-            answer = renderer.render_completion([make_call(rng.choice((GOLD_TOOL, WRONG_TOOL)))])
-            completion = tokenizer(answer, add_special_tokens=False)["input_ids"]
-            rows.append((prompt + completion, [-100] * len(prompt) + completion))
+        rows = [row(record, rng) for record in rng.sample(records, min(8, len(records)))]
         width = max(len(ids) for ids, _ in rows)
         input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in rows])
         attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
@@ -106,37 +116,22 @@ class ToyEnvironment:
 def save_episode_toy_model(path: str | Path, records: list[dict[str, Any]], warm_steps: int = 40, seed: int = 0) -> Path:
     """A tiny model warm-started on whole toy episodes in the paper format: a call to a random tool, its
     ``ok``, then the answer ``Done.`` (so it writes calls and stops, and picks the tool by chance)."""
-    import torch
-
     from tl_training.record import openai_tool_call
     from tl_training.render import get_renderer
-    from tl_training.tiny import build_model, build_tokenizer
+    from tl_training.tiny import build_tokenizer
 
     tokenizer = build_tokenizer(toy_corpus() + ["Done. ok Output:"] * 3)
-    model = build_model(tokenizer, seed=seed)
     renderer = get_renderer("paper", tokenizer)
-    rng = random.Random(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(warm_steps):
-        rows = []
-        for record in rng.sample(records, min(8, len(records))):
-            name = rng.choice((GOLD_TOOL, WRONG_TOOL))
-            episode = {**record, "messages": record["messages"] + [
-                {"role": "assistant", "content": "", "tool_calls": [openai_tool_call(make_call(name))]},
-                {"role": "tool", "name": name, "content": "ok"}, {"role": "assistant", "content": "Done."}]}
-            rendered = renderer.render(episode)
-            encoded = tokenizer(rendered.text, add_special_tokens=False, return_offsets_mapping=True)
-            labels = [token if any(t.span[0] <= start < t.span[1] for t in rendered.turns) else -100
-                      for token, (start, _) in zip(encoded["input_ids"], encoded["offset_mapping"])]
-            rows.append((encoded["input_ids"], labels))
-        width = max(len(ids) for ids, _ in rows)
-        input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in rows])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in rows])
-        model(input_ids=input_ids, attention_mask=attention, labels=labels).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return Path(path)
+
+    def row(record, rng):
+        name = rng.choice((GOLD_TOOL, WRONG_TOOL))
+        episode = {**record, "messages": record["messages"] + [
+            {"role": "assistant", "content": "", "tool_calls": [openai_tool_call(make_call(name))]},
+            {"role": "tool", "name": name, "content": "ok"}, {"role": "assistant", "content": "Done."}]}
+        rendered = renderer.render(episode)
+        encoded = tokenizer(rendered.text, add_special_tokens=False, return_offsets_mapping=True)
+        labels = [token if any(t.span[0] <= start < t.span[1] for t in rendered.turns) else -100
+                  for token, (start, _) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+        return encoded["input_ids"], labels
+
+    return _warm_started(path, tokenizer, records, row, warm_steps, seed)
