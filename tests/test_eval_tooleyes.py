@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tl_training.calls import format_calls
+from tl_training.environments import tooleyes as replay
 from tl_training.eval import tooleyes
 from tl_training.jsonl import Tally
 from tl_training.record import message_calls
@@ -33,14 +34,14 @@ TOOLS = [tool("get_weather", ["city"], ["unit"]), tool("finish", ["answer"]), to
     ({"name": "get_forecast", "arguments": {"city": "Paris"}}, "name 'get_forecast' is not defined", "unknown_tool"),
 ])
 def test_binding_errors_are_pythons_own_texts(call, error, fault):
-    assert tooleyes.binding_error(call, TOOLS) == error
-    step = tooleyes.read_step(format_calls([call], "python"), TOOLS, "python")
+    assert replay.binding_error(call, TOOLS) == error
+    step = replay.read_step(format_calls([call], "python"), TOOLS, "python")
     assert step.aligned and step.executed and (step.error, step.fault) == (error, fault)
 
 
 def test_a_signature_with_two_missing_parameters_and_odd_names_reads_as_python_writes_it():
     tools = [tool("search", ["from", "max-results"])]
-    assert tooleyes.binding_error({"name": "search", "arguments": {}}, tools) == \
+    assert replay.binding_error({"name": "search", "arguments": {}}, tools) == \
         "search() missing 2 required positional arguments: 'from' and 'max-results'"
 
 
@@ -54,13 +55,13 @@ def test_a_signature_with_two_missing_parameters_and_odd_names_reads_as_python_w
     ('Thought: done\nAction: finish\nAction Input: {"answer": "sunny"}', "auto", True, True),
 ])
 def test_format_alignment(text, syntax, aligned, finish):
-    step = tooleyes.read_step(text, TOOLS, syntax)
+    step = replay.read_step(text, TOOLS, syntax)
     assert (step.aligned, step.finish) == (aligned, finish)
     assert not (finish and step.executed)  # finish is never executed, so never a tool-reality fault
 
 
 def test_arguments_are_compared_after_normalisation():
-    same = tooleyes.normalized_arguments
+    same = replay.normalized_arguments
     assert same({"len": "8", "city": " New  York "}) == same({"len": 8, "city": "new york"})
     assert same({"len": "8.0", "extra": None, "note": ""}) == same({"len": 8})
     assert same({"len": "8"}) != same({"len": "9"})
@@ -72,7 +73,7 @@ def test_arguments_are_compared_after_normalisation():
 @pytest.fixture(scope="module")
 def pool(shared_data):
     queries = tooleyes.load_queries(shared_data, Tally(), False)
-    return queries, tooleyes.load_recordings(str(shared_data))
+    return queries, replay.load_recordings(str(shared_data))
 
 
 # 9 queries no trajectory of the pool records; 3 more whose trajectories the rotbench converter rejects (their
@@ -105,7 +106,7 @@ def test_prefix_replaying_gpt4s_recorded_steps_finds_a_recording_for_every_step(
     for step in steps:
         recorded = step["meta"]["recorded"]
         query = by_id[step["id"].split("/step/")[0]]
-        if recorded["name"] in (tooleyes.FINISH,) or tooleyes.binding_error(recorded, step["tools"]):
+        if recorded["name"] in (replay.FINISH,) or replay.binding_error(recorded, step["tools"]):
             continue  # the answer is the episode's end, or an error produced here
         record = recordings.trajectory(query)
         index = len(step["messages"])
@@ -132,7 +133,7 @@ def test_replay_with_gpt4_as_the_model_reaches_the_recorded_end_of_every_covered
         episode = tooleyes.run_episode(query, lambda _, key: outputs[int(key.rsplit("/", 1)[1]) - 1]
                                        if int(key.rsplit("/", 1)[1]) <= len(outputs) else None, "auto", recordings)
         ends[episode.end] = ends.get(episode.end, 0) + 1
-        if len(outputs) > tooleyes.MAX_TURNS:
+        if len(outputs) > replay.MAX_TURNS:
             assert episode.end == "turn_limit"
         elif episode.covered:
             assert episode.end == "finish" and len(episode.turns) == len(outputs), query["id"]
@@ -162,6 +163,45 @@ def test_replay_answers_format_and_binding_errors_here_and_ends_without_a_record
     assert lost.end == "no_recording" and not lost.covered and lost.shares() == (0.0, 0.0)
     looping = tooleyes.run_episode(query, lambda _, key: "no action", "auto", recordings, max_turns=3)
     assert looping.end == "turn_limit" and looping.shares() == (1.0, None)
+
+
+def test_the_replay_environment_answers_each_runners_call_as_the_protocol_says(pool):
+    """What an RL or evaluation runner reads from the protocol: one result per call it passed, rejected for a
+    format or binding error, the recorded feedback otherwise, and the outcome at the end."""
+    from tl_training.calls import parse_calls
+    from tl_training.environments import executable
+
+    queries, recordings = pool
+    query = queries[0]
+    recorded = message_calls(next(m for m in recordings.trajectory(query)["messages"] if m["role"] == "assistant"))[0]
+    env = replay.ToolEyesReplayEnvironment(recordings, "auto")
+    record = env.reset(query)
+    assert env.gold is None and record["messages"] == query["messages"] and record["messages"] is not query["messages"]
+
+    def step(text):
+        parsed = parse_calls(text, "auto")
+        return env.step(executable(parsed.calls) if parsed.ok else [], text)
+
+    two_calls = step('Thought: t\nAction: make_string\nAction Input: {"len": "8"}\n'
+                     'Thought: t\nAction: make_string\nAction Input: {"len": "9"}')
+    assert not two_calls.done and record["messages"][-1] == {"role": "user", "content": replay.FORMAT_MESSAGE}
+    assert [(r.content, r.rejected) for r in two_calls.results] == [(replay.FORMAT_MESSAGE, True)] * 2
+    unknown = step('Thought: t\nAction: make_string\nAction Input: {"len": "8"}')
+    assert [(r.content, r.rejected) for r in unknown.results] == [("name 'make_string' is not defined", True)]
+    good = step(f"Thought: right\n{format_calls([recorded], 'react')}")
+    assert len(good.results) == 1 and not good.results[0].rejected and good.results[0].content
+    assert record["messages"][-1] == {"role": "tool", "name": recorded["name"], "content": good.results[0].content}
+    with pytest.raises(ValueError, match="not the turn's call"):  # calls read in another syntax than the turn's
+        env.step([{"name": "other", "arguments": {}}], f"Thought: right\n{format_calls([recorded], 'react')}")
+    assert len(env.turns) == 3 and env.outcome().success is False  # the refused step changed nothing
+    finished = step('Thought: done\nAction: finish\nAction Input: {"answer": "here"}')
+    assert finished.done and finished.results == [] and env.outcome().success
+    with pytest.raises(RuntimeError):
+        step("Thought: more")
+
+    env.reset(query)
+    env.truncate("turn cap")
+    assert env.outcome().success is False and env.outcome().reason == "turn cap"
 
 
 def test_the_command_scores_every_tier_from_predictions(pool, shared_data, tmp_path):

@@ -1,7 +1,9 @@
 """Executable environments behind one protocol (``base.py``), shared by multi-turn evaluation and RL.
 
 ``ToolWorldEnvironment`` runs the built-in tool world (``synth/``), ``BFCLEnvironment`` BFCL's multi-turn
-backends; ``environment_for(case)`` picks the one a case belongs to.
+backends; ``environment_for(case)`` picks the one a case belongs to.  ``tooleyes.ToolEyesReplayEnvironment``
+replays ToolEyes' queries on recorded trajectories for the evaluation; it is not one ``environment_for``
+hands out, since its cases are the benchmark's own queries.
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ names DE/CE/VA, ToolEyes' code names the rules; docs/eval.md says so).  Three ti
   recorded history with its real feedback, then the model's next step, scored for DE, CE, finish vs
   continue and agreement with the recorded action (same tool; same tool and arguments); steps whose
   previous feedback shows an error (``classify_feedback``) are reported apart.
-- ``replay``: an on-policy episode per query, at most ``MAX_TURNS`` model turns (ToolEyes' limit).  A
-  format error is answered with a message asking for the format, an unknown tool or a binding error with
-  Python's text (all produced here); any other call is answered from the recordings (``Recordings``: the
+- ``replay``: an on-policy episode per query on ``environments.tooleyes`` (the RL protocol), at most
+  ``MAX_TURNS`` model turns (ToolEyes' limit).  A format error is answered with a message asking for the
+  format, an unknown tool or a binding error with Python's text (all produced here); any other call is answered from the recordings (``Recordings``: the
   query's own trajectory first, then any recorded call of that tool with equal arguments after
   ``normalized_arguments``; ``ask_to_user`` gets the recorded user reply).  A call with no recording ends
   the episode as ``no_recording``: neither an error nor a valid answer, counted apart.  DE and CE are
@@ -44,32 +44,23 @@ The recordings are environment data only: ToolEyes queries stay out of training 
 from __future__ import annotations
 
 import json
-import math
-import re
-import types
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from ..calls import parse_calls
-from ..convert.react import thought_of
+from ..environments import executable
+from ..environments.tooleyes import (FINISH, MAX_TURNS, Reading, Recordings, ToolEyesReplayEnvironment, load_recordings,
+                                     normalized_arguments, read_step, reading_record)
 from ..errors import UserError
 from ..jsonl import Tally
 from ..mae.feedback import classify_feedback
-from ..record import first_user_query, message_calls, openai_tool_call
+from ..record import first_user_query, message_calls
 
 SECTION = "tooleyes"  # results.json key
 TIERS = ("first_turn", "prefix", "replay")
 QUERIES_FILE, RAW_FILE = "tooleyes/scenario_data_zero_processed.json", "tooleyes/scenario_data_raw.json"
-RECORDINGS_DIR = "rotbench_train/Tools_gpt4"
-MAX_TURNS = 8  # ToolEyes' max_turn
-FINISH, ASK = "finish", "ask_to_user"  # ToolEyes' harness executes neither
-FORMAT_MESSAGE = ("Your output does not follow the required format. Answer with exactly one call of one of the "
-                  "given tools, written as the instructions show; call finish to give your final answer.")
-_THOUGHT_BEFORE_ACTION = re.compile(r"Thought:.*?Action:", re.S)  # ToolEyes' reasoning-format rule
-_RECORDED_QUERY = re.compile(r"Turn \d+: (.*)\Z", re.S)
 
 
 def tier_of(benchmark_name: str) -> str:
@@ -101,87 +92,6 @@ def load_queries(data_dir: Path, tally: Tally, strict: bool) -> list[dict[str, A
         case["meta"]["tool"] = source["meta"]["tool"]
         queries.append(case)
     return queries
-
-
-# --------------------------------------------------------------------------------------- the recordings
-
-
-def _canonical(value: Any) -> Any:
-    """A value as arguments are compared: numbers and numeric strings alike, strings trimmed, spaces
-    collapsed and case folded, lists in order, dicts by key."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return str(int(value)) if math.isfinite(value) and value == int(value) else repr(float(value))
-    if isinstance(value, str):
-        text = " ".join(value.split()).casefold()
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return _canonical(number) if math.isfinite(number) else text
-    if isinstance(value, (list, tuple)):
-        return tuple(_canonical(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), _canonical(v)) for k, v in value.items()))
-    return repr(value)
-
-
-def normalized_arguments(arguments: dict[str, Any]) -> tuple:
-    """What two calls of one tool must share to get the same recorded result: their arguments, canonical
-    (``_canonical``), with empty ones (``None``, ``""``) left out."""
-    return tuple(sorted((key, _canonical(value)) for key, value in arguments.items() if value not in (None, "")))
-
-
-def recorded_query(record: dict[str, Any]) -> str:
-    """The query of a pool trajectory, from its source id ``Turn k: <query>``."""
-    match = _RECORDED_QUERY.match(record["meta"].get("source_id") or "")
-    return match.group(1).strip() if match else (first_user_query(record) or "").strip()
-
-
-def _tool_path(record: dict[str, Any]) -> str:
-    return f"{record['meta']['category']}/{record['meta']['tool']}"
-
-
-class Recordings:
-    """RoTBench's GPT-4 trajectories over the ToolEyes library, as an environment: what a call got."""
-
-    def __init__(self, records: Iterable[dict[str, Any]], tally: Tally | None = None):
-        self.trajectories: dict[tuple[str, str], dict[str, Any]] = {}
-        self.tally = tally or Tally()
-        self._answers: dict[tuple, dict[str, dict[str, Any]]] = {}  # (tool path, name, args) -> query -> answer
-        for record in records:
-            tool, query = _tool_path(record), recorded_query(record)
-            self.trajectories.setdefault((tool, query), record)
-            messages = record["messages"]
-            for i, message in enumerate(messages[:-1]):
-                calls = message_calls(message) if message["role"] == "assistant" else []
-                if len(calls) == 1 and messages[i + 1]["role"] in ("tool", "user"):
-                    key = (tool, calls[0]["name"], normalized_arguments(calls[0]["arguments"]))
-                    self._answers.setdefault(key, {}).setdefault(query, messages[i + 1])
-
-    def trajectory(self, query_case: dict[str, Any]) -> dict[str, Any] | None:
-        return self.trajectories.get((query_case["meta"]["tool"], (first_user_query(query_case) or "").strip()))
-
-    def answer(self, query_case: dict[str, Any], call: dict[str, Any]) -> dict[str, Any] | None:
-        """The recorded message (tool feedback, or the user's reply to ``ask_to_user``) answering ``call``:
-        from the query's own trajectory first, then from any recording of that tool; None when none."""
-        found = self._answers.get((query_case["meta"]["tool"], call["name"], normalized_arguments(call["arguments"])))
-        if not found:
-            return None
-        return found.get((first_user_query(query_case) or "").strip()) or next(iter(found.values()))
-
-
-@lru_cache(maxsize=2)
-def load_recordings(data_dir: str) -> Recordings:
-    from ..convert import FORMATS
-
-    folder = Path(data_dir) / RECORDINGS_DIR
-    if not folder.is_dir():
-        raise UserError(f"ToolEyes: {folder} not found: tiers prefix and replay take their environment from the "
-                        "recorded GPT-4 trajectories (--data-dir laid out like ../shared/data)")
-    tally = Tally()
-    return Recordings(FORMATS["rotbench"](folder, tally, False), tally)  # error.jsonl is always rejected
 
 
 def prefix_cases(queries: list[dict[str, Any]], recordings: Recordings) -> list[dict[str, Any]]:
@@ -223,71 +133,6 @@ def coverage(queries: list[dict[str, Any]], recordings: Recordings) -> dict[str,
             "pool_rejected_by_converter": {"count": recordings.tally.rejected, "reasons": dict(recordings.tally.reasons)}}
 
 
-# ---------------------------------------------------------------------------------------------- a step
-
-
-@lru_cache(maxsize=4096)
-def _signature_stub(name: str, required: tuple[str, ...], optional: tuple[str, ...]) -> Callable:
-    """A function with the tool's signature and no body: calling it binds the arguments as Python does."""
-    def stub():
-        return None
-
-    parameters = required + optional
-    code = stub.__code__.replace(co_name=name, co_qualname=name, co_argcount=len(parameters),
-                                 co_nlocals=len(parameters), co_varnames=parameters)
-    return types.FunctionType(code, {}, name, (None,) * len(optional) or None)
-
-
-def binding_error(call: dict[str, Any], tools: list[dict[str, Any]]) -> str | None:
-    """Python's error text for calling the tool with these arguments (None when they bind)."""
-    function = next((t["function"] for t in tools if t["function"]["name"] == call["name"]), None)
-    if function is None:
-        return f"name '{call['name']}' is not defined"
-    parameters = function.get("parameters") or {}
-    properties = list(parameters.get("properties") or {})
-    required = [p for p in parameters.get("required") or [] if isinstance(p, str)]
-    required = tuple(dict.fromkeys([p for p in properties if p in required] + required))
-    optional = tuple(p for p in properties if p not in required)
-    try:
-        _signature_stub(function["name"], required, optional)(**call["arguments"])
-    except TypeError as exc:
-        return str(exc)
-    return None
-
-
-@dataclass
-class Step:
-    output: str
-    aligned: bool
-    syntax: str | None = None  # the syntax the output was read in
-    call: dict[str, Any] | None = None
-    fault: str | None = None  # mae's reason for the error text: unknown_tool, missing_argument, unexpected_argument
-    error: str | None = None  # Python's text (what ToolEyes' harness returns)
-
-    @property
-    def finish(self) -> bool:
-        return self.aligned and self.call["name"] == FINISH
-
-    @property
-    def executed(self) -> bool:
-        """A call ToolEyes' harness runs (tool reality is judged on these)."""
-        return self.aligned and self.call["name"] not in (FINISH, ASK)
-
-
-def read_step(output: str, tools: list[dict[str, Any]], syntax: str) -> Step:
-    parsed = parse_calls(output, syntax)
-    aligned = parsed.ok and len(parsed.calls) == 1 and (
-        parsed.syntax != "react" or _THOUGHT_BEFORE_ACTION.search(output) is not None)
-    if not aligned:
-        return Step(output, False, parsed.syntax)
-    step = Step(output, True, parsed.syntax, parsed.calls[0])
-    if step.executed:
-        step.error = binding_error(step.call, tools)
-        finding = classify_feedback(step.error) if step.error else None
-        step.fault = finding.reason if finding else ("tool_error" if step.error else None)
-    return step
-
-
 def _pct(count: float, total: int) -> float:
     return round(100.0 * count / total, 2) if total else 0.0
 
@@ -300,17 +145,12 @@ def _step_figures(steps: list[dict[str, Any]]) -> dict[str, Any]:
             "finish": _pct(sum(s["finish"] for s in steps), len(steps))}
 
 
-def _step_record(case: dict[str, Any], step: Step) -> dict[str, Any]:
-    return {"id": case["id"], "output": step.output, "aligned": step.aligned, "call": step.call, "fault": step.fault,
-            "error": step.error, "finish": step.finish, "executed": step.executed}
-
-
-def score_prefix_step(case: dict[str, Any], step: Step) -> dict[str, Any]:
+def score_prefix_step(case: dict[str, Any], step: Reading) -> dict[str, Any]:
     """A step against the recorded next action: finish vs continue, same tool, same tool and arguments."""
     recorded, meta = case["meta"]["recorded"], case["meta"]
     recorded_finish = recorded is not None and recorded["name"] == FINISH
     same_tool = step.aligned and recorded is not None and step.call["name"] == recorded["name"]
-    return {**_step_record(case, step), "recorded": recorded, "after_error": meta["after_error"],
+    return {**reading_record(case["id"], step), "recorded": recorded, "after_error": meta["after_error"],
             "finish_agrees": step.finish == recorded_finish, "tool_agrees": same_tool,
             "action_agrees": same_tool and (recorded_finish or normalized_arguments(step.call["arguments"])
                                             == normalized_arguments(recorded["arguments"]))}
@@ -360,37 +200,20 @@ def turn_key(case_id: str, turn: int) -> str:
 
 def run_episode(case: dict[str, Any], generate: Generate, syntax: str, recordings: Recordings,
                 max_turns: int = MAX_TURNS) -> Episode:
-    record = {**case, "messages": list(case["messages"])}
-    episode = Episode(case["id"])
+    """One query replayed on the recordings (``environments.tooleyes``), at most ``max_turns`` model turns."""
+    env = ToolEyesReplayEnvironment(recordings, syntax)
+    record = env.reset(case)
     for turn in range(1, max_turns + 1):
         output = generate(record, turn_key(case["id"], turn))
         if output is None:
-            episode.end = "missing_prediction"
+            env.truncate("missing_prediction")
             break
-        step = read_step(output, case["tools"], syntax)
-        entry = _step_record(case, step) | {"turn": turn}
-        episode.turns.append(entry)
-        if not step.aligned:
-            record["messages"] += [{"role": "assistant", "content": output},
-                                   {"role": "user", "content": FORMAT_MESSAGE}]
-            continue
-        if step.finish:
-            episode.end = "finish"
+        parsed = parse_calls(output, syntax)
+        if env.step(executable(parsed.calls) if parsed.ok else [], output).done:
             break
-        if step.error:
-            answer = {"role": "tool", "name": step.call["name"], "content": step.error}
-        else:
-            answer = recordings.answer(case, step.call)
-            if answer is None:
-                episode.end = "no_recording"
-                break
-        entry["answer"] = answer["content"]
-        # The history shows the call in the renderer's syntax; a ReAct thought is kept as the turn's content.
-        thought = thought_of(output) if step.syntax == "react" else ""
-        record["messages"] += [{"role": "assistant", "content": thought, "tool_calls": [openai_tool_call(step.call)]},
-                               {"role": answer["role"], "content": answer["content"],
-                                **({"name": step.call["name"]} if answer["role"] == "tool" else {})}]
-    return episode
+    else:
+        env.truncate("turn_limit")
+    return Episode(case["id"], env.end, env.turns)
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -442,7 +265,7 @@ def run(benchmark, cases: list[dict[str, Any]], outputs, out_dir: Path) -> dict[
                 "after_error": _prefix_figures([r for r in rows if r["after_error"]]),
                 "other_steps": _prefix_figures([r for r in rows if not r["after_error"]])}
         else:
-            rows = [_step_record(case, step) for case, step in zip(cases, steps)]
+            rows = [reading_record(case["id"], step) for case, step in zip(cases, steps)]
             figures = _step_figures(rows)
         figures["missing_predictions"] = sum(text is None for text in texts)
         _write_scores(out_dir, benchmark.name, rows)
