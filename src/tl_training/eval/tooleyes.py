@@ -31,11 +31,11 @@ names DE/CE/VA, ToolEyes' code names the rules; docs/eval.md says so).  Three ti
   ``MAX_TURNS`` model turns (ToolEyes' limit).  A format error is answered with a message asking for the
   format, an unknown tool or a binding error with Python's text (all produced here); any other call is
   answered from the recordings (``Recordings``: the query's own trajectory first, then any recorded call of
-  that tool with equal arguments after ``normalized_arguments``; ``ask_to_user`` gets the recorded user reply).  A call with no recording ends
-  the episode as ``no_recording``: neither an error nor a valid answer, counted apart.  DE and CE are
-  ToolEyes' per-episode shares averaged over episodes (the forced stop counts as one more unaligned turn,
-  as ToolEyes appends one; an episode without a call has no CE); VA is given over all episodes and over
-  the fully covered ones (no ``no_recording``), with the coverage.
+  that tool with equal arguments after ``normalized_arguments``; ``ask_to_user`` gets the recorded user
+  reply).  A call with no recording ends the episode as ``no_recording``: neither an error nor a valid answer,
+  counted apart.  DE and CE are ToolEyes' per-episode shares averaged over episodes (the forced stop counts as
+  one more unaligned turn, as ToolEyes appends one; an episode without a call has no CE); VA is given over all
+  episodes and over the fully covered ones (no ``no_recording``), with the coverage.
 
 The recordings are environment data only: ToolEyes queries stay out of training data (``convert
 --exclude-queries``).
