@@ -135,3 +135,24 @@ def save_episode_toy_model(path: str | Path, records: list[dict[str, Any]], warm
         return encoded["input_ids"], labels
 
     return _warm_started(path, tokenizer, records, row, warm_steps, seed)
+
+
+def train_episodes(overrides: list[str]) -> list[dict[str, Any]]:
+    """Episode-mode RL on ``ToyEnvironment`` over ``toy_records(16)``; ``overrides`` are the ``rl`` command's
+    (model, output_dir, ...).  Run in-process by the tests, or as a launcher's script (below)."""
+    from tl_training.models import load_tokenizer
+    from tl_training.render import get_renderer
+    from tl_training.rl.config import load_config
+    from tl_training.rl.episode import run_episodes
+
+    config = load_config(None, overrides)
+    tokenizer = load_tokenizer(config.model)
+    records = [{k: v for k, v in r.items() if k != "gold"} for r in toy_records(16)]
+    return run_episodes(config, records, tokenizer, get_renderer("paper", tokenizer),
+                        make_environment=lambda case: ToyEnvironment())
+
+
+if __name__ == "__main__":  # a launcher's child: accelerate launch ... tests/rl_toy.py model=... output_dir=...
+    import sys
+
+    train_episodes(sys.argv[1:])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
 import torch
 
-from rl_toy import GOLD_TOOL, ToyEnvironment, save_episode_toy_model, toy_records
+from rl_toy import GOLD_TOOL, ToyEnvironment, save_episode_toy_model, toy_records, train_episodes
 from tl_training.record import make_call
 from tl_training.rl.config import load_config
 
@@ -192,22 +193,18 @@ def episode_toy(tmp_path_factory):
     return root, records
 
 
+def _overrides(root, out, *overrides):
+    return ["mode=episode", f"output_dir={out}", f"model={root / 'model'}", "train_files=unused.jsonl",
+            "prompt_format=paper", "max_new_tokens=8", "max_turns=3", "batch_size=16", "mini_batch_size=8",
+            "num_generations=8", "do_sample=true", "actor_lr=1e-3", "critic_lr=1e-3", "kl_coef=0.0", *overrides]
+
+
 def _config(root, out, *overrides):
-    return load_config(None, ["mode=episode", f"output_dir={out}", f"model={root / 'model'}", "train_files=unused.jsonl",
-                              "prompt_format=paper", "max_new_tokens=8", "max_turns=3", "batch_size=16", "mini_batch_size=8",
-                              "num_generations=8", "do_sample=true", "actor_lr=1e-3", "critic_lr=1e-3", "kl_coef=0.0",
-                              *overrides])
+    return load_config(None, _overrides(root, out, *overrides))
 
 
-def _train(root, records, out, *overrides):
-    from tl_training.models import load_tokenizer
-    from tl_training.render import get_renderer
-    from tl_training.rl.episode import run_episodes
-
-    config = _config(root, out, *overrides)
-    tokenizer = load_tokenizer(config.model)
-    return run_episodes(config, records, tokenizer, get_renderer("paper", tokenizer),
-                        make_environment=lambda case: ToyEnvironment())
+def _train(root, out, *overrides):
+    return train_episodes(_overrides(root, out, *overrides))
 
 
 def test_environment_tokens_get_no_policy_loss_no_kl_and_no_advantage(episode_toy, tmp_path):
@@ -237,7 +234,7 @@ def test_environment_tokens_get_no_policy_loss_no_kl_and_no_advantage(episode_to
 @pytest.mark.parametrize("algorithm", ["ppo", "grpo"])
 def test_episode_training_raises_the_mean_episode_reward(episode_toy, tmp_path, algorithm):
     root, records = episode_toy
-    history = _train(root, records, tmp_path / "out", f"algorithm={algorithm}", "steps=12")
+    history = _train(root, tmp_path / "out", f"algorithm={algorithm}", "steps=12")
     rewards = [e["reward"] for e in history]
     first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
     assert last > first + 0.5, rewards
@@ -252,14 +249,53 @@ def test_an_episode_run_resumed_from_a_checkpoint_ends_where_the_uninterrupted_r
 
     root, records = episode_toy
     extra = (f"algorithm={algorithm}", "steps=4", "save_steps=2", "batch_size=8", "mini_batch_size=4", "num_generations=4")
-    _train(root, records, tmp_path / "straight", *extra)
+    _train(root, tmp_path / "straight", *extra)
     checkpoint = tmp_path / "straight" / "checkpoint-2"
     assert (checkpoint / "progress.json").is_file()
-    resumed = _train(root, records, tmp_path / "resumed", *extra, f"resume_from_checkpoint={checkpoint}")
+    resumed = _train(root, tmp_path / "resumed", *extra, f"resume_from_checkpoint={checkpoint}")
     assert [e["step"] for e in resumed] == [1, 2, 3, 4]
     assert _without_timings((tmp_path / "resumed" / "rl_log.jsonl").read_text()) == \
         _without_timings((tmp_path / "straight" / "rl_log.jsonl").read_text())
     assert _same_weights(_weights(tmp_path / "straight" / "model.safetensors"), _weights(tmp_path / "resumed" / "model.safetensors"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed is not installed (pip install deepspeed)")
+@pytest.mark.parametrize("stage, algorithm", [(2, "ppo"), (3, "grpo")])
+def test_episode_mode_under_deepspeed_trains_and_resumes_exactly(episode_toy, tmp_path, stage, algorithm):
+    """Real DeepSpeed engines on the CPU accelerator (one process, as the single-call PPO test), the episode
+    toy as the launcher's script; under ZeRO-3 the actor is gathered once around each rollout's turns."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from test_rl_ppo import ACCELERATE_LAUNCH, DEEPSPEED_CONFIG, _same_weights, _weights, _without_timings
+
+    root, _ = episode_toy
+    config = tmp_path / f"zero{stage}.yaml"
+    config.write_text(DEEPSPEED_CONFIG.format(stage=stage))
+    script = Path(__file__).with_name("rl_toy.py")
+
+    def launch(out, *extra):
+        overrides = _overrides(root, out, f"algorithm={algorithm}", "steps=3", "save_steps=2", "batch_size=4",
+                               "mini_batch_size=2", "num_generations=2", *extra)
+        return subprocess.run([*ACCELERATE_LAUNCH, "--config_file", str(config), str(script), *overrides],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    done = launch(tmp_path / "straight")
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = [json.loads(line) for line in (tmp_path / "straight" / "rl_log.jsonl").read_text().splitlines()]
+    assert len(log) == 3 and log[0]["kl"] == 0.0 and log[0]["turns"] > 1  # whole weights; episodes went past a result
+    actor = _weights(tmp_path / "straight" / "model.safetensors")
+    initial = _weights(root / "model" / "model.safetensors")
+    assert all(actor[k].shape == v.shape for k, v in initial.items()) and not _same_weights(actor, initial)
+    assert (tmp_path / "straight" / "critic").is_dir() == (algorithm == "ppo")
+    checkpoint = tmp_path / "straight" / "checkpoint-2"
+    assert (checkpoint / "state" / "actor" / "latest").is_file()  # a DeepSpeed engine's checkpoint, not a plain one
+    done = launch(tmp_path / "resumed", f"resume_from_checkpoint={checkpoint}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _same_weights(actor, _weights(tmp_path / "resumed" / "model.safetensors"))
+    assert _without_timings((tmp_path / "resumed" / "rl_log.jsonl").read_text()) == \
+        _without_timings((tmp_path / "straight" / "rl_log.jsonl").read_text())
 
 
 # ----------------------------------------------------------------------------- the command, tool world
