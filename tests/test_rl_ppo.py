@@ -277,6 +277,38 @@ def test_ppo_resumed_from_a_checkpoint_ends_where_the_uninterrupted_run_ends(toy
         train(tmp_path / "empty", "resume_from_checkpoint=true")
 
 
+def test_a_run_killed_while_saving_resumes_from_the_last_whole_checkpoint_and_keeps_the_newest(toy, tmp_path, monkeypatch):
+    from tl_training.models import load_tokenizer
+    from tl_training.rl.command import load_prompts
+    from tl_training.rl.ppo import PPORecipe, run_ppo
+
+    out = tmp_path / "out"
+
+    def train(*extra):
+        config = load_config(None, [f"output_dir={out}", f"model={toy / 'model'}", f"train_files={toy / 'toy.jsonl'}",
+                                    "prompt_format=paper", "max_new_tokens=8", "steps=6", "save_steps=2", "batch_size=2",
+                                    "mini_batch_size=1", "save_total_limit=1", *extra])
+        tokenizer = load_tokenizer(config.model)
+        renderer = get_renderer("paper", tokenizer)
+        return run_ppo(config, load_prompts(config, tokenizer, renderer)[0], tokenizer, renderer.stop_strings)
+
+    save = PPORecipe.save
+
+    def killed_at_step_4(self, directory, resumable=False):
+        save(self, directory, resumable)
+        if self.step == 4:  # everything written, not yet renamed: the kill lands in between
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(PPORecipe, "save", killed_at_step_4)
+    with pytest.raises(KeyboardInterrupt):
+        train()
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["checkpoint-2", "checkpoint-4.partial"]
+    monkeypatch.setattr(PPORecipe, "save", save)
+    history = train("resume_from_checkpoint=true")  # the latest *whole* checkpoint
+    assert [e["step"] for e in history] == [1, 2, 3, 4, 5, 6]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint")) == ["checkpoint-4"]  # limit 1
+
+
 DEEPSPEED_CONFIG = """compute_environment: LOCAL_MACHINE
 distributed_type: DEEPSPEED
 deepspeed_config:

@@ -24,8 +24,9 @@ RL_RANGES = {
     "mini_batch_size": at_least(1), "ppo_epochs": at_least(1), "actor_lr": above(0), "critic_lr": at_least(0),
     "weight_decay": at_least(0), "max_grad_norm": above(0), "kl_coef": at_least(0), "gamma": within(0, 1),
     "lam": within(0, 1), "clip_ratio": above(0), "value_clip": above(0), "num_generations": at_least(1),
-    "save_steps": at_least(0), "logging_steps": at_least(1), "lora_r": at_least(1), "lora_alpha": above(0),
-    "lora_dropout": within(0, 1, high_included=False), "max_turns": at_least(1), "max_episode_length": at_least(2),
+    "save_steps": at_least(0), "save_total_limit": at_least(0), "logging_steps": at_least(1), "lora_r": at_least(1),
+    "lora_alpha": above(0), "lora_dropout": within(0, 1, high_included=False), "max_turns": at_least(1), "max_episode_length": at_least(2),
+    "vllm_gpu_memory_utilization": Range(lambda v: 0 < v < 1, "> 0 and < 1"),
 }
 
 
@@ -65,9 +66,14 @@ class RLConfig:
     value_clip: float = field(default=0.2, metadata={"help": "PPO clip of the value change"})
     whiten_advantages: bool = True
     num_generations: int = field(default=4, metadata={"help": "GRPO: completions per prompt"})
-    use_vllm: bool = field(default=False, metadata={"help": "GRPO: generate with vLLM (needs the vllm package)"})
+    use_vllm: bool = field(default=False, metadata={
+        "help": "generate with vLLM, colocated (needs the vllm package): single-call GRPO and episode mode"})
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata={
+        "help": "use_vllm: the share of GPU memory vLLM reserves (TRL's default); the trainer needs the rest"})
     grpo_args: dict = field(default_factory=dict, metadata={"help": "GRPO: extra trl.GRPOConfig fields"})
     save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0: only at the end)"})
+    save_total_limit: int = field(default=0, metadata={
+        "help": "keep only the newest N checkpoints (0: all); a checkpoint of a PPO-size model can be GBs"})
     resume_from_checkpoint: str | bool | None = field(
         default=None, metadata={"help": "a checkpoint-N directory, or true for the latest in output_dir"})
     logging_steps: int = 1
@@ -99,6 +105,9 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RLConfig:
     if config.mode == "episode" and config.algorithm == "grpo" and config.batch_size % config.num_generations:
         raise ValueError(f"batch_size ({config.batch_size}, episodes per process) must be a multiple of "
                          f"num_generations ({config.num_generations}) in episode mode")
+    if config.use_vllm and config.mode == "single" and config.algorithm == "ppo":
+        raise ValueError("use_vllm: true needs algorithm: grpo or mode: episode (single-call PPO generates with "
+                         "transformers)")
     if not isinstance(config.grpo_args, dict):
         raise ValueError("grpo_args must be a mapping of trl.GRPOConfig fields")
     return config

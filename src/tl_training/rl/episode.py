@@ -68,12 +68,22 @@ class EpisodeRecipe(PPORecipe):
         self.group = config.num_generations if self.grpo else 1
         self.sample_turns = config.do_sample or self.grpo  # a group of identical greedy episodes teaches nothing
         self.temperature = config.temperature if self.sample_turns else 1.0
+        self.vllm = self.vllm_sampler() if config.use_vllm else None
+
+    def vllm_sampler(self):
+        from .vllm_sampler import VLLMSampler
+
+        return VLLMSampler(self.config, self.accelerator.unwrap_model(self.actor), self.actor_acc, self.tokenizer,
+                           self.stop_ids, self.stop_strings, self.sample_turns)
 
     def next_batch(self) -> list:
         cases = super().next_batch(self.config.batch_size // self.group)  # whole groups on each rank
         return [case for case in cases for _ in range(self.group)]
 
     def sample(self, contexts: list[list[int]]) -> list[list[int]]:
+        if self.vllm is not None:
+            self.vllm.sync(self.step)  # the weights of the last update (or of the resumed checkpoint)
+            return self.vllm(contexts)
         return generate_turns(self.accelerator.unwrap_model(self.actor), self.tokenizer, contexts, self.pad_id,
                               self.stop_ids, self.stop_strings, self.config.max_new_tokens, self.sampling(self.sample_turns))
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 
@@ -33,17 +32,19 @@ def prompt_dataset(prompts, tokenizer):
 def grpo_args(config):
     from trl import GRPOConfig
 
-    from ..errors import UserError
+    from .vllm_sampler import require_vllm
 
-    if config.use_vllm and importlib.util.find_spec("vllm") is None:
-        raise UserError("use_vllm: true needs the vllm package (pip install vllm)")
+    if config.use_vllm:
+        require_vllm()
     values = dict(
         output_dir=config.output_dir, learning_rate=config.actor_lr, weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm, max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         num_generations=config.num_generations, max_completion_length=config.max_new_tokens,
         temperature=config.temperature, top_p=config.top_p, beta=config.kl_coef, epsilon=config.clip_ratio,
-        use_vllm=config.use_vllm, vllm_mode="colocate", seed=config.seed, logging_steps=config.logging_steps,
+        use_vllm=config.use_vllm, vllm_mode="colocate",
+        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization, seed=config.seed, logging_steps=config.logging_steps,
         save_strategy="steps" if config.save_steps else "no", save_steps=config.save_steps or 500,
+        save_total_limit=config.save_total_limit or None,
         report_to="none", bf16=False,
     )
     values.update(config.grpo_args)  # the user's GRPOConfig fields win

@@ -458,6 +458,28 @@ class PPORecipe:
                 (directory / "progress.json").write_text(json.dumps(progress))
         acc.wait_for_everyone()
 
+    def checkpoint(self, step: int) -> None:
+        """``checkpoint-<step>``, whole or absent: written under a name no resume picks up, then renamed (a
+        run killed mid-save resumes from the checkpoint before); then of it and those before it only the
+        newest ``save_total_limit`` are kept."""
+        import shutil
+
+        out = Path(self.config.output_dir)
+        final, partial = out / f"checkpoint-{step}", out / f"checkpoint-{step}.partial"
+        if self.main:
+            shutil.rmtree(partial, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
+        self.save(partial, resumable=True)
+        if self.main:
+            shutil.rmtree(final, ignore_errors=True)  # one a longer, earlier run left past the resumed step
+            partial.rename(final)
+            limit = self.config.save_total_limit
+            upto = sorted((p for p in out.glob("checkpoint-*[0-9]") if int(p.name.split("-")[-1]) <= step),
+                          key=lambda p: int(p.name.split("-")[-1]))  # this one and those before it
+            for old in upto[:-limit] if limit else []:
+                shutil.rmtree(old)
+        self.accelerator.wait_for_everyone()
+
     def resume(self, checkpoint: Path) -> None:
         """Optimisers, weights, RNG, data order and log as they were when ``checkpoint`` was written."""
         from ..errors import UserError
@@ -499,7 +521,7 @@ class PPORecipe:
                       f"format_error {entry['rate/format_error']:.2f}"
                       + (f"  outcome {entry['outcome']:.2f}" if "outcome" in entry else ""), flush=True)
             if config.save_steps and step % config.save_steps == 0 and step < config.steps:
-                self.save(Path(config.output_dir) / f"checkpoint-{step}", resumable=True)
+                self.checkpoint(step)
         self.save(Path(config.output_dir))
         self.accelerator.end_training()  # tear the process group down before exit (a gloo rank can abort otherwise)
         return self.history
