@@ -44,7 +44,8 @@ def test_quick_pipeline_runs_end_to_end_then_resumes(tmp_path, bfcl_installed, c
     assert done["mae"]["metrics"]["trajectories"] == 12
     assert done["sft"]["metrics"]["steps"] == 4
     assert (quick / "sft" / "model" / "model.safetensors").is_file()
-    assert not list((quick / "sft" / "model").glob("checkpoint-*"))  # freed once the stage is done
+    for stage in ("sft", "rl"):  # each wrote checkpoints (rl at step 1 of 2), freed once the stage is done
+        assert not list((quick / stage / "model").glob("checkpoint-*")), stage
     for model in ("base", "sft", "rl"):
         results = json.loads((quick / "eval" / model / "results.json").read_text())
         assert results["benchmarks"]["bfcl:simple_python"]["cases"] == 2

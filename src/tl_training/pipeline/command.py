@@ -19,7 +19,7 @@ QUICK_OVERRIDES = [
     "model=tiny", "data.n=12", "data.eval_n=6",
     "sft.max_steps=4", "sft.per_device_train_batch_size=2", "sft.gradient_accumulation_steps=1",
     "sft.learning_rate=0.001", "sft.max_length=2048", "sft.save_steps=3", "sft.logging_steps=2",
-    "rl.steps=2", "rl.batch_size=2", "rl.mini_batch_size=1", "rl.max_new_tokens=16",
+    "rl.steps=2", "rl.batch_size=2", "rl.mini_batch_size=1", "rl.max_new_tokens=16", "rl.save_steps=1",
     "eval.limit=2", "eval.max_new_tokens=24",
 ]
 

@@ -231,6 +231,7 @@ def run_sft(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, 
 
 def run_rl(cfg: PipelineConfig, out: Path, ctx: dict[str, Any]) -> tuple[dict, dict]:
     model_dir = train_stage(cfg, "rl", {}, ctx["sft"]["model"], ctx, out)
+    _keep_log_drop_checkpoints(model_dir)  # PPO's hold actor, critic and both optimisers: GBs each
     report = json.loads((model_dir / "rl_report.json").read_text())
     rewards = [entry["reward"] for entry in report["log"]]
     metrics = {k: report[k] for k in ("algorithm", "prompts", "steps", "seconds")}
