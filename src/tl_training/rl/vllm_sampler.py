@@ -14,6 +14,7 @@ sampled run does not repeat the uninterrupted one token for token (a greedy one 
 from __future__ import annotations
 
 import importlib.util
+
 from ..errors import UserError
 
 
@@ -23,8 +24,8 @@ def require_vllm() -> None:
 
 
 class VLLMSampler:
-    """``sample(contexts) -> tokens`` for ``EpisodeRunner``; ``sync(step)`` pushes the actor's weights once
-    per optimizer step, before the step's first generation."""
+    """Called as ``sampler(contexts) -> tokens`` (``EpisodeRunner``'s sample); ``sync(step)`` pushes the
+    actor's weights once per optimizer step, before the step's first generation."""
 
     def __init__(self, config, actor, accelerator, tokenizer, stop_ids: set[int], stop_strings: list[str], sample: bool):
         require_vllm()
