@@ -25,7 +25,8 @@ RL_RANGES = {
     "weight_decay": at_least(0), "max_grad_norm": above(0), "kl_coef": at_least(0), "gamma": within(0, 1),
     "lam": within(0, 1), "clip_ratio": above(0), "value_clip": above(0), "num_generations": at_least(1),
     "save_steps": at_least(0), "save_total_limit": at_least(0), "logging_steps": at_least(1), "lora_r": at_least(1),
-    "lora_alpha": above(0), "lora_dropout": within(0, 1, high_included=False), "max_turns": at_least(1), "max_episode_length": at_least(2),
+    "lora_alpha": above(0), "lora_dropout": within(0, 1, high_included=False), "max_turns": at_least(1),
+    "max_episode_length": at_least(2),
     "vllm_gpu_memory_utilization": Range(lambda v: 0 < v < 1, "> 0 and < 1"),
 }
 
