@@ -147,7 +147,7 @@ def test_a_lora_actor_reaches_the_engine_merged_under_the_base_names(fake_vllm, 
     assert moved and all("proj" in k for k in moved)  # the trained adapters, merged into their layers
 
 
-def test_use_vllm_is_refused_where_nothing_would_use_it(toy_model, tmp_path):
+def test_use_vllm_is_refused_where_nothing_would_use_it(tmp_path):
     from tl_training.rl.config import load_config
 
     with pytest.raises(ValueError, match="use_vllm"):

@@ -474,8 +474,8 @@ class PPORecipe:
             shutil.rmtree(final, ignore_errors=True)  # one a longer, earlier run left past the resumed step
             partial.rename(final)
             limit = self.config.save_total_limit
-            upto = sorted((p for p in out.glob("checkpoint-*[0-9]") if int(p.name.split("-")[-1]) <= step),
-                          key=lambda p: int(p.name.split("-")[-1]))  # this one and those before it
+            earlier = {int(p.name.split("-")[-1]): p for p in out.glob("checkpoint-*[0-9]")}
+            upto = [earlier[n] for n in sorted(earlier) if n <= step]  # this one and those before it
             for old in upto[:-limit] if limit else []:
                 shutil.rmtree(old)
         self.accelerator.wait_for_everyone()

@@ -50,4 +50,3 @@ class VLLMSampler:
     def __call__(self, contexts: list[list[int]]) -> list[list[int]]:
         _, completions, _, _ = self.generation.generate(contexts, None, 1)
         return [list(ids) for ids in completions]
-
