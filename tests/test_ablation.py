@@ -177,15 +177,18 @@ def test_ablate_runs_the_design_end_to_end_and_a_fresh_checkout_continues_from_t
     text = (run / "ablation.md").read_text()
     assert "## MAE positive control" in text and "minimum detectable effect" in text
     assert sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*.json")) == [
+        "control/mae/seed0.json", "control/no_mae/seed0.json", "control/random_drop/seed0.json",
         "irm/seed0.json", "pilot/seed0.json", "standard_sft/seed0.json"]
     # A fresh checkout (no run directory): the archived evaluations are taken, nothing is trained again.
-    shutil.rmtree(run / "standard_sft"), shutil.rmtree(run / "irm"), shutil.rmtree(run / "pilot")
+    shutil.rmtree(run)
     capsys.readouterr()
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert err.count("outcomes taken from") == 2 and "sft: running" not in err.split("positive control")[0]
+    assert err.count("outcomes taken from") == 5 and "sft: running" not in err
     assert json.loads((run / "ablation.json").read_text())["comparisons"] == report["comparisons"]
-    # and the report alone, from the archive (the run directories are still gone)
+    # and the whole report alone, the positive control's included, from the archive
+    shutil.rmtree(run)
     assert main(args + ["--report-only"]) == 0
-    assert json.loads((run / "ablation.json").read_text())["comparisons"] == report["comparisons"]
-    assert not (run / "irm").exists()  # nothing was trained
+    rebuilt = json.loads((run / "ablation.json").read_text())
+    assert (rebuilt["comparisons"], rebuilt["control"]) == (report["comparisons"], report["control"])
+    assert not (run / "irm").exists() and not (run / "control" / "mae").exists()  # nothing was trained

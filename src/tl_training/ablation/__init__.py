@@ -7,5 +7,6 @@
 - ``control.py``: the MAE positive control (injected errors: MAE against dropping as many clean turns);
 - ``stats.py``: per-case outcomes, the comparisons with their confidence intervals and power;
 - ``report.py``: ``ablation.md``, ``ablation.json`` and the chart;
+- ``archive.py``: the per-case outcomes of finished evaluations, kept under their configuration's hash;
 - ``command.py``: the command, which runs each (variant, seed) as a pipeline run and resumes.
 """

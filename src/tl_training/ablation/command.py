@@ -8,22 +8,22 @@ format errors on the held-out first turns are under the gate (``--pilot`` stops 
 control runs last when enabled.  Writes ``ablation.md``, ``ablation.json`` and ``ablation.png``; every
 run keeps its resume markers, so rerunning the command resumes.
 
-With ``ablation.archive`` set, each finished evaluation's per-case outcomes are also kept there, under
-the hash of its evaluation stage (which covers its whole configuration and the content of its data): a
-later run, even in a fresh checkout without the run directory, takes them instead of training and
-evaluating that (variant, seed) again, and a report can always be rebuilt from them.  Only outcomes are kept, not models: an
-IRM variant whose parent's model is gone retrains it first.
+With ``ablation.archive`` set, each finished evaluation's per-case outcomes (the positive control's arms
+too) are also kept there (``archive.py``): a later run, even in a fresh checkout without the run
+directory, takes them instead of training and evaluating that (variant, seed) again, and ``--report-only``
+rebuilds the whole report from them.  Only outcomes are kept, not models: an IRM variant whose parent's
+model is gone retrains it first.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from . import archive
 from .design import VARIANTS, AblationConfig, variant_config, variant_dir
 from .stats import Outcomes, case_outcomes
 
@@ -77,16 +77,9 @@ def _config(base, variant: str, seed: int, data: dict[str, Any], pilot: bool):
 
 def archived_outcomes(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False):
     """The archived per-case outcomes of this (variant, seed) under its current configuration, or None."""
-    archived = _archive_path(base, variant, seed, pilot)
-    if archived and archived.is_file():
-        entry = json.loads(archived.read_text())
-        if entry.get("hash") == _eval_hash(_config(base, variant, seed, data, pilot)):
-            print(f"ablation: {variant}, seed {seed}: outcomes taken from {archived}", file=sys.stderr)
-            return entry["outcomes"]
-        # Another configuration, or the same one over other data (the code that converts or prepares it changed).
-        print(f"ablation: {variant}, seed {seed}: {archived} holds outcomes of another configuration or other data; "
-              "not used (a grid continues on the code it started with: BENCHMARKS.md names it)", file=sys.stderr)
-    return None
+    entry = archive.read(_archive_path(base, variant, seed, pilot), archive.eval_hash(_config(base, variant, seed, data, pilot)),
+                         f"{variant}, seed {seed}")
+    return entry["outcomes"] if entry else None
 
 
 def run_variant(base, variant: str, seed: int, data: dict[str, Any], pilot: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
@@ -102,31 +95,16 @@ def run_variant(base, variant: str, seed: int, data: dict[str, Any], pilot: bool
     if seed == 0 and not pilot:
         siblings.append(pilot_dir(base.path))
     config = _config(base, variant, seed, data, pilot)
-    digest, archived = _eval_hash(config), _archive_path(base, variant, seed, pilot)
+    digest = archive.eval_hash(config)
     markers = run_pipeline(config, reuse_from=siblings)
     (model,) = markers["eval"]["outputs"]["runs"]
     outcomes = case_outcomes(markers["eval"]["outputs"]["runs"][model])
-    if archived:
-        archived.parent.mkdir(parents=True, exist_ok=True)
-        partial = archived.with_name(archived.name + ".partial")
-        partial.write_text(json.dumps({"hash": digest, "variant": variant, "seed": seed, "outcomes": outcomes}))
-        partial.replace(archived)
+    archive.write(_archive_path(base, variant, seed, pilot), digest, {"variant": variant, "seed": seed, "outcomes": outcomes})
     return outcomes
 
 
 def _archive_path(base, variant: str, seed: int, pilot: bool) -> Path | None:
-    folder = base.ablation.get("archive")
-    return Path(folder) / ("pilot" if pilot else variant.strip("+").replace("+", "_")) / f"seed{seed}.json" if folder else None
-
-
-def _eval_hash(config) -> str:
-    """The hash the pipeline gives the config's evaluation stage (its section, and every stage before it)."""
-    from ..pipeline.config import STAGES
-
-    hashes: list[str] = []
-    for stage in STAGES:
-        hashes.append(config.stage_hash(stage, hashes) if config.enabled(stage) else f"{stage}:off")
-    return hashes[-1]
+    return archive.entry_path(base, "pilot" if pilot else variant.strip("+").replace("+", "_"), f"seed{seed}")
 
 
 def pilot_summary(held_out: dict[str, dict[str, dict[str, Any]]], ablation: AblationConfig, base) -> dict[str, Any]:
@@ -175,7 +153,8 @@ def run(args) -> int:
         held_out = archived_outcomes(base, "standard_sft", 0, data_of(0), pilot=True)
         if held_out is not None and ablation.pilot_max_format_errors is not None:
             pilot = pilot_summary(held_out, ablation, base)
-        text = write_report(base.path, outcomes, data_report, pilot=pilot)
+        control = run_control(base, ablation, args.seeds, report_only=True) if ablation.control.enabled else None
+        text = write_report(base.path, outcomes, data_report, pilot=pilot, control=control)
         print(text, end="")
         return 0
     if ablation.pilot_max_format_errors is not None:

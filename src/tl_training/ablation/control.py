@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from ..jsonl import write_bytes_atomic
+from .archive import entry_path, eval_hash, read, write
 from .stats import Outcomes, case_outcomes, contrast
 
 ARMS = ("no_mae", "mae", "random_drop")
@@ -70,9 +72,7 @@ def arm_data(base, ablation, seed: int, out: Path) -> dict[str, Any]:
         for record in marked:
             mark_record(record, mae_config)
         arm, count = random_drop(records, marked, seed)
-        partial = dropped.with_name(dropped.name + ".partial")
-        partial.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in arm))
-        partial.replace(dropped)
+        write_bytes_atomic(dropped, b"".join(orjson.dumps(r) + b"\n" for r in arm))
         (out / f"seed{seed}.json").write_text(json.dumps({"turns_masked_by_mae": count}))
     return {"no_mae": train, "mae": train, "random_drop": dropped, "cases": cases,
             **json.loads((out / f"seed{seed}.json").read_text())}
@@ -108,23 +108,34 @@ def repeated_outcomes(eval_dir: str) -> dict[str, dict[str, dict[str, Any]]]:
     return outcomes
 
 
-def run_control(base, ablation, seeds: int) -> dict[str, Any]:
-    """Every arm over the seeds; the arms' figures and the three comparisons."""
+def run_control(base, ablation, seeds: int, report_only: bool = False) -> dict[str, Any] | None:
+    """Every arm over the seeds (each taken from the archive when it holds it); the arms' figures and the
+    three comparisons.  With ``report_only``, the archived arms only (None when there are none)."""
     from ..pipeline.stages import run_pipeline
 
     outcomes: Outcomes = {}
     masked = {}
     for seed in range(seeds):
         data = arm_data(base, ablation, seed, base.path / "control" / "data")
-        masked[seed] = data["turns_masked_by_mae"]
         for arm in ARMS:
-            print(f"ablation: positive control, {arm}, seed {seed}", file=sys.stderr)
-            markers = run_pipeline(arm_config(base, arm, seed, data[arm], data["cases"]))
-            outcomes.setdefault(arm, {})[seed] = repeated_outcomes(markers["eval"]["outputs"]["runs"]["sft"])
+            config = arm_config(base, arm, seed, data[arm], data["cases"])
+            digest, where = eval_hash(config), entry_path(base, "control", arm, f"seed{seed}")
+            entry = read(where, digest, f"positive control, {arm}, seed {seed}")
+            if entry is None and not report_only:
+                print(f"ablation: positive control, {arm}, seed {seed}", file=sys.stderr)
+                markers = run_pipeline(config)
+                entry = {"arm": arm, "seed": seed, "turns_masked_by_mae": data["turns_masked_by_mae"],
+                         "outcomes": repeated_outcomes(markers["eval"]["outputs"]["runs"]["sft"])}
+                write(where, digest, entry)
+            if entry is not None:
+                outcomes.setdefault(arm, {})[seed] = entry["outcomes"]
+                masked[seed] = entry["turns_masked_by_mae"]
+    if not outcomes:
+        return None
     kinds = {arm: {seed: _kind_counts(by_benchmark) for seed, by_benchmark in by_seed.items()}
              for arm, by_seed in outcomes.items()}
     comparisons = {name: {metric: contrast(outcomes, weights, metric) for metric in ("repeats an injected kind", "CF")}
-                   for name, weights in CONTROL_CONTRASTS.items()}
+                   for name, weights in CONTROL_CONTRASTS.items() if all(arm in outcomes for arm in weights)}
     return {"outcomes": outcomes, "kinds": kinds, "comparisons": comparisons, "turns_masked_by_mae": masked,
             "config": vars(ablation.control)}
 

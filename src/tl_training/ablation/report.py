@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..jsonl import AtomicFile, write_text_atomic
 from .design import CONTRASTS, PARENTS, VARIANTS
 from .stats import METRICS, PRIMARY, Outcomes, category_counts, contrast, variant_figures
 
@@ -131,7 +132,8 @@ def chart(figures: dict[str, Any], path: Path) -> Path:
         ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
         ax.set_ylabel(label + ", mean ± sd over seeds")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with AtomicFile(path) as partial:
+        fig.savefig(partial, dpi=100)
     plt.close(fig)
     return path
 
@@ -142,12 +144,13 @@ def write_report(run_dir: Path, outcomes: Outcomes, data_report: dict[str, Any],
                    for name, weights in CONTRASTS.items() if all(v in outcomes for v in weights)}
     spent = costs(run_dir)
     text = markdown(outcomes, data_report, comparisons, pilot, control, spent)
-    (run_dir / "ablation.md").write_text(text, encoding="utf-8")
+    write_text_atomic(run_dir / "ablation.md", text)
     payload = {"variants": list(VARIANTS), "figures": variant_figures(outcomes), "comparisons": comparisons,
                "categories": category_counts(outcomes), "data": data_report, "pilot": pilot, "costs": spent,
                "control": {k: v for k, v in control.items() if k != "outcomes"} | {
                    "figures": variant_figures(control["outcomes"])} if control else None}
-    (run_dir / "ablation.json").write_text(json.dumps(payload, indent=2, default=str))
+    write_text_atomic(run_dir / "ablation.json", json.dumps(payload, indent=2, default=str))
     if outcomes:
         chart(variant_figures(outcomes), run_dir / "ablation.png")
     return text
+
