@@ -325,7 +325,7 @@ def test_rl_episode_mode_runs_on_the_tool_world_and_logs_categories_outcome_and_
     assert report["mode"] == "episode" and report["records"]["rejected"] == 1
 
 
-def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_path):
+def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_path, capsys):
     from tl_training.cli import main
     from tl_training.synth import generate
     from tl_training.tiny import save_tiny_model
@@ -334,13 +334,25 @@ def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_pat
     (tmp_path / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in generate(1, 3, split="eval")))
     save_tiny_model(tmp_path / "model")
     model = str(tmp_path / "model")
-    assert main(["rl-compare", "--cases", str(tmp_path / "eval.jsonl"), "--parent", model, "--rl", model, model, "--max-new-tokens", "4",
-                 "--max-turns", "2", "-o", str(tmp_path / "out.json")]) == 0
+    args = ["rl-compare", "--cases", str(tmp_path / "eval.jsonl"), "--parent", model, "--rl", model, model,
+            "--max-new-tokens", "4", "--max-turns", "2", "-o", str(tmp_path / "out.json")]
+    assert main(args) == 0
     report = json.loads((tmp_path / "out.json").read_text())
     assert set(report["figures"]) == {"parent", "rl seed 0", "rl seed 1"} and report["figures"]["parent"]["cases"] == 3
     assert report["outcomes"]["rl"][0] == report["outcomes"]["parent"]  # the same model, greedy: the same episodes
     difference = report["rl_minus_parent"]["episode reward"]
     assert difference["estimate"] == 0.0 and difference["seeds"] == [0, 1] and difference["cases"] == {"episodes": 3}
+    # Each model's episodes are kept: the model named three times was played once, and a rerun plays nothing.
+    assert capsys.readouterr().err.count("episodes taken from") == 2
+    assert main(args) == 0
+    assert capsys.readouterr().err.count("episodes taken from") == 3
+    assert json.loads((tmp_path / "out.json").read_text())["outcomes"] == report["outcomes"]
+    # Other settings, or the model saved again, are played again.
+    assert main(args[:-2] + ["--max-new-tokens", "3", "-o", str(tmp_path / "out.json")]) == 0
+    assert "playing 3 cases" in capsys.readouterr().err
+    save_tiny_model(tmp_path / "model", seed=1)
+    assert main(args) == 0
+    assert "playing 3 cases" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("algorithm", ["ppo", "grpo"])

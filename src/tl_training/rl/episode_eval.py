@@ -5,17 +5,24 @@ greedily to its end by each model with the same runner, environment and reward a
 (``episodes.EpisodeRunner``); per model, the task success rate and the mean episode reward; then RL minus
 parent, paired by case and over the RL seeds (``ablation.stats.contrast``: case-and-seed bootstrap, paired t
 over seeds).  Greedy decoding makes the parent's episodes the same at every seed.
+
+Each model's episodes are kept in ``OUT.parts/`` under a key of the model's weight files (path, size,
+modification time), the cases' content and the settings, so a comparison cut short resumes with the
+models it has played, and a model named twice is played once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 BENCHMARK = "episodes"
+PLAY_SETTINGS = ("prompt_format", "max_turns", "max_new_tokens", "max_episode_length", "outcome_reward", "batch_size")
 
 
 def play(model_path: str, cases: list[dict[str, Any]], args) -> dict[str, dict[str, Any]]:
@@ -52,6 +59,28 @@ def play(model_path: str, cases: list[dict[str, Any]], args) -> dict[str, dict[s
                                          "turns": len(episode.sampled), "reason": episode.outcome.reason,
                                          "categories": dict(Counter(g.category for g in episode.grades))}
     return outcomes
+
+
+def play_once(model_path: str, cases: list[dict[str, Any]], args, parts: Path) -> tuple[dict[str, dict[str, Any]], float]:
+    """``play``'s outcomes and the seconds they took, taken from ``parts`` when this model, these cases and
+    these settings were played before."""
+    from ..jsonl import write_text_atomic
+
+    weights = sorted((str(f.name), f.stat().st_size, f.stat().st_mtime_ns) for f in Path(model_path).glob("*.safetensors"))
+    key = hashlib.sha256(json.dumps({"model": str(Path(model_path).resolve()), "weights": weights, "cases": cases,
+                                     "settings": {name: getattr(args, name) for name in PLAY_SETTINGS}},
+                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
+    part = parts / f"{key}.json"
+    if part.is_file():
+        print(f"rl-compare: {model_path}: episodes taken from {part}", file=sys.stderr)
+        kept = json.loads(part.read_text())
+        return kept["outcomes"], kept["seconds"]
+    print(f"rl-compare: {model_path}: playing {len(cases)} cases", file=sys.stderr)
+    started = time.perf_counter()
+    outcomes = play(model_path, cases, args)
+    seconds = round(time.perf_counter() - started, 1)
+    write_text_atomic(part, json.dumps({"model": model_path, "seconds": seconds, "outcomes": outcomes}))
+    return outcomes, seconds
 
 
 def figures(outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -92,9 +121,11 @@ def run(args) -> int:
     cases = list(read_records(args.cases, tally, strict=True))[:args.limit or None]
     if not cases:
         raise UserError(f"{args.cases}: no case")
-    started = time.perf_counter()
-    parent = play(args.parent, cases, args)
-    runs = [play(path, cases, args) for path in args.rl]
+    parts = Path(args.output).with_name(Path(args.output).name + ".parts")
+    parent, parent_seconds = play_once(args.parent, cases, args, parts)
+    played = [play_once(path, cases, args, parts) for path in args.rl]
+    runs = [outcomes for outcomes, _ in played]
+    seconds = {"parent": parent_seconds, **{f"rl seed {s}": spent for s, (_, spent) in enumerate(played)}}
     seeds = range(len(runs))
     outcomes = {"parent": {s: {BENCHMARK: parent} for s in seeds}, "rl": {s: {BENCHMARK: run} for s, run in zip(seeds, runs)}}
     settings = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
@@ -102,7 +133,7 @@ def run(args) -> int:
               "figures": {"parent": figures(parent), **{f"rl seed {s}": figures(run) for s, run in zip(seeds, runs)}},
               "rl_minus_parent": {metric: contrast(outcomes, {"rl": 1.0, "parent": -1.0}, metric)
                                   for metric in ("task success", "episode reward")},
-              "seconds": round(time.perf_counter() - started, 1), "outcomes": {"parent": parent, "rl": runs}}
+              "seconds": seconds, "outcomes": {"parent": parent, "rl": runs}}
     write_text_atomic(Path(args.output), json.dumps(report, indent=2))
     for name, figure in report["figures"].items():
         print(f"{name}: task success {figure['task_success']}%  mean episode reward {figure['mean_episode_reward']:+.3f}  "
@@ -110,5 +141,5 @@ def run(args) -> int:
     for metric, result in report["rl_minus_parent"].items():
         print(f"rl - parent, {metric}: {result['estimate']:+.3f}  95% CI [{result['ci95'][0]:+.3f}, {result['ci95'][1]:+.3f}]  "
               f"per seed {[round(v, 3) for v in result['per_seed']]}")
-    print(f"{len(cases)} cases, {1 + len(runs)} models, {report['seconds']} s; wrote {args.output}")
+    print(f"{len(cases)} cases, {1 + len(runs)} models (seconds of playing each: {seconds}); wrote {args.output}")
     return 0
