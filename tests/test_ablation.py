@@ -146,6 +146,27 @@ eval: {{max_new_tokens: 8, batch_size: 4}}
 """
 
 
+def test_the_control_data_is_made_again_when_its_settings_change(tmp_path):
+    from pathlib import Path
+
+    from tl_training.ablation.control import arm_data
+    from tl_training.ablation.design import AblationConfig
+    from tl_training.pipeline.command import load
+
+    config = tmp_path / "ablation.yaml"
+    config.write_text(TINY_ABLATION.format(run=tmp_path / "run", archive=tmp_path / "archive"))
+
+    def data(*overrides):
+        base = load(str(config), list(overrides), quick=False)
+        made = arm_data(base, AblationConfig.from_dict(base.ablation, base.source), 0, tmp_path / "data")
+        return made, [len(Path(made[k]).read_text().splitlines()) for k in ("no_mae", "cases")]
+
+    first, sizes = data()
+    assert sizes == [6, 3] and first["turns_masked_by_mae"] > 0
+    assert data()[1] == [6, 3]
+    assert data("ablation.control.n=8", "ablation.control.eval_n=4")[1] == [8, 4]
+
+
 @pytest.mark.slow
 def test_ablate_runs_the_design_end_to_end_and_a_fresh_checkout_continues_from_the_archive(tmp_path, capsys):
     import shutil

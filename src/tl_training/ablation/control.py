@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from ..jsonl import write_bytes_atomic
-from .archive import entry_path, eval_hash, read, write
+from ..jsonl import write_bytes_atomic, write_text_atomic
+from . import archive
 from .stats import Outcomes, case_outcomes, contrast
 
 ARMS = ("no_mae", "mae", "random_drop")
@@ -53,29 +53,43 @@ def random_drop(records: list[dict[str, Any]], marked: list[dict[str, Any]], see
 
 
 def arm_data(base, ablation, seed: int, out: Path) -> dict[str, Any]:
-    """The seed's synthetic trajectories for each arm, and the shared held-out cases (written once)."""
+    """The seed's synthetic trajectories for each arm, and the shared held-out cases.  Each file is made
+    again when the settings it was made from (``ablation.control``, the MAE section) have changed; the
+    seed's ``seed<S>.json``, written last, records them."""
     from ..mae.config import load_config as load_mae_config
     from ..mae.mark import mark_record
     from ..pipeline.stages import call_command
 
     out.mkdir(parents=True, exist_ok=True)
-    cases = out / "heldout.jsonl"
-    if not cases.is_file():
+    cases, cases_stamp = out / "heldout.jsonl", {"eval_n": ablation.control.eval_n}
+    if not _made_from(out / "heldout.json", cases_stamp):
         call_command(["synth", "--eval", "-o", str(cases), "--n", str(ablation.control.eval_n), "--seed", "0"])
+        write_text_atomic(out / "heldout.json", json.dumps({"made_from": cases_stamp}))
     train, dropped = out / f"train_seed{seed}.jsonl", out / f"train_seed{seed}.random_drop.jsonl"
-    if not dropped.is_file():
+    mae_fields = {k: v for k, v in base.stage_fields("mae").items() if k != "enabled"}
+    stamp = {"n": ablation.control.n, "error_rate": ablation.control.error_rate, "mae": mae_fields}
+    summary = out / f"seed{seed}.json"
+    if not _made_from(summary, stamp):
         call_command(["synth", "-o", str(train), "--n", str(ablation.control.n), "--seed", str(seed),
                       "--error-rate", str(ablation.control.error_rate)])
         records = [orjson.loads(line) for line in train.read_bytes().splitlines() if line.strip()]
         marked = copy.deepcopy(records)
-        mae_config = load_mae_config(None, **{k: v for k, v in base.stage_fields("mae").items() if k != "enabled"})
+        mae_config = load_mae_config(None, **mae_fields)
         for record in marked:
             mark_record(record, mae_config)
-        arm, count = random_drop(records, marked, seed)
+        arm, dropped_count = random_drop(records, marked, seed)
+        masked = sum(m.get("role") == "assistant" and m.get("train", True) is False
+                     for record in marked for m in record["messages"])
         write_bytes_atomic(dropped, b"".join(orjson.dumps(r) + b"\n" for r in arm))
-        (out / f"seed{seed}.json").write_text(json.dumps({"turns_masked_by_mae": count}))
+        write_text_atomic(summary, json.dumps({"made_from": stamp, "turns_masked_by_mae": masked,
+                                               "turns_dropped_at_random": dropped_count}, default=str))
     return {"no_mae": train, "mae": train, "random_drop": dropped, "cases": cases,
-            **json.loads((out / f"seed{seed}.json").read_text())}
+            "turns_masked_by_mae": json.loads(summary.read_text())["turns_masked_by_mae"]}
+
+
+def _made_from(summary: Path, stamp: dict[str, Any]) -> bool:
+    """Whether ``summary`` exists and records ``stamp`` (compared through JSON, as it was written)."""
+    return summary.is_file() and json.loads(summary.read_text()).get("made_from") == json.loads(json.dumps(stamp, default=str))
 
 
 def arm_config(base, arm: str, seed: int, train: Path, cases: Path):
@@ -119,14 +133,14 @@ def run_control(base, ablation, seeds: int, report_only: bool = False) -> dict[s
         data = arm_data(base, ablation, seed, base.path / "control" / "data")
         for arm in ARMS:
             config = arm_config(base, arm, seed, data[arm], data["cases"])
-            digest, where = eval_hash(config), entry_path(base, "control", arm, f"seed{seed}")
-            entry = read(where, digest, f"positive control, {arm}, seed {seed}")
+            digest, where = archive.eval_hash(config), archive.entry_path(base, "control", arm, f"seed{seed}")
+            entry = archive.read(where, digest, f"positive control, {arm}, seed {seed}")
             if entry is None and not report_only:
                 print(f"ablation: positive control, {arm}, seed {seed}", file=sys.stderr)
                 markers = run_pipeline(config)
                 entry = {"arm": arm, "seed": seed, "turns_masked_by_mae": data["turns_masked_by_mae"],
                          "outcomes": repeated_outcomes(markers["eval"]["outputs"]["runs"]["sft"])}
-                write(where, digest, entry)
+                archive.write(where, digest, entry)
             if entry is not None:
                 outcomes.setdefault(arm, {})[seed] = entry["outcomes"]
                 masked[seed] = entry["turns_masked_by_mae"]

@@ -153,4 +153,3 @@ def write_report(run_dir: Path, outcomes: Outcomes, data_report: dict[str, Any],
     if outcomes:
         chart(variant_figures(outcomes), run_dir / "ablation.png")
     return text
-

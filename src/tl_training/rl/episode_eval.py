@@ -6,7 +6,7 @@ greedily to its end by each model with the same runner, environment and reward a
 parent, paired by case and over the RL seeds (``ablation.stats.contrast``: case-and-seed bootstrap, paired t
 over seeds).  Greedy decoding makes the parent's episodes the same at every seed.
 
-Each model's episodes are kept in ``OUT.parts/`` under a key of the model's weight files (path, size,
+Each model's episodes are kept in ``OUT.parts/`` under a key of the model folder's files (name, size,
 modification time), the cases' content and the settings, so a comparison cut short resumes with the
 models it has played, and a model named twice is played once.
 """
@@ -66,8 +66,9 @@ def play_once(model_path: str, cases: list[dict[str, Any]], args, parts: Path) -
     these settings were played before."""
     from ..jsonl import write_text_atomic
 
-    weights = sorted((str(f.name), f.stat().st_size, f.stat().st_mtime_ns) for f in Path(model_path).glob("*.safetensors"))
-    key = hashlib.sha256(json.dumps({"model": str(Path(model_path).resolve()), "weights": weights, "cases": cases,
+    # Every file of the model folder (weights, tokenizer, template, config): a model saved again is played again.
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in Path(model_path).glob("*") if f.is_file())
+    key = hashlib.sha256(json.dumps({"model": str(Path(model_path).resolve()), "files": files, "cases": cases,
                                      "settings": {name: getattr(args, name) for name in PLAY_SETTINGS}},
                                     sort_keys=True, default=str).encode()).hexdigest()[:16]
     part = parts / f"{key}.json"
