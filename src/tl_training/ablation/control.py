@@ -39,8 +39,9 @@ CONTROL_CONTRASTS = {
 }
 
 
-def random_drop(records: list[dict[str, Any]], marked: list[dict[str, Any]], seed: int) -> tuple[list[dict], int]:
-    """``records`` with as many clean call turns masked, drawn at random, as MAE masked in ``marked``."""
+def random_drop(records: list[dict[str, Any]], marked: list[dict[str, Any]], seed: int) -> tuple[list[dict], dict[str, int]]:
+    """``records`` with as many clean call turns masked, drawn at random, as MAE masked in ``marked``; and
+    the two counts (as many unless there are fewer clean turns)."""
     masked = [(r, i) for r, record in enumerate(marked) for i, m in enumerate(record["messages"])
               if m.get("role") == "assistant" and m.get("train", True) is False]
     clean = [(r, i) for r, record in enumerate(marked) for i, m in enumerate(record["messages"])
@@ -49,7 +50,7 @@ def random_drop(records: list[dict[str, Any]], marked: list[dict[str, Any]], see
     out = copy.deepcopy(records)
     for r, i in chosen:
         out[r]["messages"][i].update({"train": False, "mae_reason": "random_drop_control"})
-    return out, len(chosen)
+    return out, {"turns_masked_by_mae": len(masked), "turns_dropped_at_random": len(chosen)}
 
 
 def arm_data(base, ablation, seed: int, out: Path) -> dict[str, Any]:
@@ -77,12 +78,9 @@ def arm_data(base, ablation, seed: int, out: Path) -> dict[str, Any]:
         mae_config = load_mae_config(None, **mae_fields)
         for record in marked:
             mark_record(record, mae_config)
-        arm, dropped_count = random_drop(records, marked, seed)
-        masked = sum(m.get("role") == "assistant" and m.get("train", True) is False
-                     for record in marked for m in record["messages"])
+        arm, counts = random_drop(records, marked, seed)
         write_bytes_atomic(dropped, b"".join(orjson.dumps(r) + b"\n" for r in arm))
-        write_text_atomic(summary, json.dumps({"made_from": stamp, "turns_masked_by_mae": masked,
-                                               "turns_dropped_at_random": dropped_count}, default=str))
+        write_text_atomic(summary, json.dumps({"made_from": stamp, **counts}, default=str))
     return {"no_mae": train, "mae": train, "random_drop": dropped, "cases": cases,
             "turns_masked_by_mae": json.loads(summary.read_text())["turns_masked_by_mae"]}
 
