@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 
 import pytest
 import torch
@@ -347,6 +348,10 @@ def test_the_held_out_comparison_plays_each_model_and_pairs_them_by_case(tmp_pat
     assert main(args) == 0
     assert capsys.readouterr().err.count("episodes taken from") == 3
     assert json.loads((tmp_path / "out.json").read_text())["outcomes"] == report["outcomes"]
+    # A model folder copied elsewhere with its times (a project moved) keeps its episodes.
+    shutil.copytree(tmp_path / "model", tmp_path / "moved" / "model")
+    assert main([arg.replace(model, str(tmp_path / "moved" / "model")) for arg in args]) == 0
+    assert capsys.readouterr().err.count("episodes taken from") == 3
     # Other settings, or the model saved again, are played again.
     assert main(args[:-2] + ["--max-new-tokens", "3", "-o", str(tmp_path / "out.json")]) == 0
     assert "playing 3 cases" in capsys.readouterr().err

@@ -7,7 +7,7 @@ parent, paired by case and over the RL seeds (``ablation.stats.contrast``: case-
 over seeds).  Greedy decoding makes the parent's episodes the same at every seed.
 
 Each model's episodes are kept in ``OUT.parts/`` under a key of the model folder's files (name, size,
-modification time), the cases' content and the settings, so a comparison cut short resumes with the
+modification time; not its path), the cases' content and the settings, so a comparison cut short resumes with the
 models it has played, and a model named twice is played once.
 """
 
@@ -67,8 +67,9 @@ def play_once(model_path: str, cases: list[dict[str, Any]], args, parts: Path) -
     from ..jsonl import write_text_atomic
 
     # Every file of the model folder (weights, tokenizer, template, config): a model saved again is played again.
+    # Not the folder's path, so a project moved or copied elsewhere keeps its episodes.
     files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in Path(model_path).glob("*") if f.is_file())
-    key = hashlib.sha256(json.dumps({"model": str(Path(model_path).resolve()), "files": files, "cases": cases,
+    key = hashlib.sha256(json.dumps({"files": files, "cases": cases,
                                      "settings": {name: getattr(args, name) for name in PLAY_SETTINGS}},
                                     sort_keys=True, default=str).encode()).hexdigest()[:16]
     part = parts / f"{key}.json"
