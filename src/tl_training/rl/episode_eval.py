@@ -7,8 +7,8 @@ parent, paired by case and over the RL seeds (``ablation.stats.contrast``: case-
 over seeds).  Greedy decoding makes the parent's episodes the same at every seed.
 
 Each model's episodes are kept in ``OUT.parts/`` under a key of the model folder's files (name, size,
-modification time; not its path), the cases' content and the settings, so a comparison cut short resumes with the
-models it has played, and a model named twice is played once.
+modification time; not its path), the cases' content and the settings, so a comparison cut short resumes
+with the models it has played, and a model named twice is played once.
 """
 
 from __future__ import annotations
