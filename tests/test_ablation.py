@@ -163,7 +163,9 @@ def test_the_control_data_is_made_again_when_its_settings_change(tmp_path):
 
     first, sizes = data()
     assert sizes == [6, 3] and first["turns_masked_by_mae"] > 0
+    made_at = {k: Path(first[k]).stat().st_mtime_ns for k in ("no_mae", "random_drop", "cases")}
     assert data()[1] == [6, 3]
+    assert {k: Path(first[k]).stat().st_mtime_ns for k in made_at} == made_at  # the same settings: kept, not made again
     assert data("ablation.control.n=8", "ablation.control.eval_n=4")[1] == [8, 4]
 
 

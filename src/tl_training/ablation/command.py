@@ -11,8 +11,8 @@ run keeps its resume markers, so rerunning the command resumes.
 With ``ablation.archive`` set, each finished evaluation's per-case outcomes (the positive control's arms
 too) are also kept there (``archive.py``): a later run, even in a fresh checkout without the run
 directory, takes them instead of training and evaluating that (variant, seed) again, and ``--report-only``
-rebuilds the report's results from them (its cost line comes from the run folder's stage markers).  Only outcomes are kept, not models: an IRM variant whose parent's
-model is gone retrains it first.
+rebuilds the report's results from them (its cost line comes from the run folder's stage markers).  Only
+outcomes are kept, not models: an IRM variant whose parent's model is gone retrains it first.
 """
 
 from __future__ import annotations
